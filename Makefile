@@ -1,0 +1,21 @@
+# The two commands: `make demo` sets up this machine and runs the pipeline; `make test` runs every test.
+.PHONY: bootstrap demo test unit stack-up stack-down
+
+bootstrap:
+	./scripts/bootstrap.sh
+
+demo: bootstrap
+	.venv/bin/loglane demo
+
+# The test session starts the local stack itself (tests/conftest.py) and stops what it started.
+test: bootstrap
+	.venv/bin/pytest -ra
+
+unit: bootstrap
+	.venv/bin/pytest -ra tests/unit
+
+stack-up: bootstrap
+	.venv/bin/loglane stack up
+
+stack-down:
+	.venv/bin/loglane stack down

@@ -1,0 +1,37 @@
+"""The `loglane` command: one group, one function per verb, one exit-code scheme."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from loglane import __version__
+from loglane.cli.stack import stack
+from loglane.errors import ExitCode, LoglaneError
+
+
+@click.group()
+@click.version_option(__version__, prog_name="loglane")
+def cli() -> None:
+    """loglane: a Kafka-native log pipeline. Settings come from LOGLANE_* variables (see README)."""
+
+
+cli.add_command(stack)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except LoglaneError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(ExitCode.FAILED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.INVALID_CONFIG if isinstance(exc, click.UsageError) else ExitCode.FAILED)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(ExitCode.OK)
