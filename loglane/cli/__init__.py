@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 
 import click
 
@@ -34,4 +35,8 @@ def main() -> None:
         sys.exit(ExitCode.INVALID_CONFIG if isinstance(exc, click.UsageError) else ExitCode.FAILED)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception:  # noqa: BLE001 - a bug: show it whole, exit with the "unexpected" code
+        traceback.print_exc()
+        click.echo("error: unexpected failure (a bug in loglane; the traceback above says where)", err=True)
+        sys.exit(ExitCode.UNEXPECTED)
     sys.exit(ExitCode.OK)

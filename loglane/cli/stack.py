@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
 from loglane.errors import ExitCode
 from loglane.settings import get_settings
+from loglane.stack.components.connect import install_plugins
 from loglane.stack.manager import ComponentStatus, Stack
-from loglane.stack.service import tail
+from loglane.stack.service import StackLayout, tail
 
 
 def _print_status(rows: list[ComponentStatus]) -> None:
@@ -64,3 +66,12 @@ def logs(component: str, lines: int, follow: bool) -> None:
         subprocess.run(["tail", "-n", str(lines), "-F", str(service.log_path)])
     else:
         click.echo(tail(service.log_path, lines), nl=False)
+
+
+@stack.command("connect-plugins")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def connect_plugins(directory: Path) -> None:
+    """Fill DIRECTORY with the Connect plugins the stack runs (used by compose/connect/Dockerfile)."""
+    settings = get_settings()
+    install_plugins(StackLayout(settings), directory)
+    click.echo(f"plugins in {directory}: {', '.join(sorted(p.name for p in directory.iterdir()))}")

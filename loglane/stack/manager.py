@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loglane.errors import ComponentError, ConfigError
+from loglane.errors import ConfigError
 from loglane.settings import Settings
 from loglane.stack.components import build_services
 from loglane.stack.service import Health, Service, StackLayout, ensure_runtime_user
@@ -113,7 +113,7 @@ class Stack:
                     began = time.monotonic()
                     health = service.wait_ready()
                     _say(f"{service.name}: ready in {time.monotonic() - began:.1f}s ({health.detail})")
-        except (ComponentError, KeyboardInterrupt):
+        except BaseException:  # a failed start, Ctrl-C or a bug: leave nothing half-started behind
             for service in reversed(started):
                 _say(f"{service.name}: stopping (start-up of the stack failed)")
                 service.stop()

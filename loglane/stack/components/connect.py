@@ -77,6 +77,31 @@ def build_loglane_plugin(layout: StackLayout, dest: Path, component: str) -> Pat
     return dest
 
 
+def install_plugins(layout: StackLayout, plugins: Path, component: str = "connect") -> Path:
+    """Fill a Connect plugin.path with the JDBC sink, loglane's sinks and the Avro converter.
+
+    The local stack and compose/connect/Dockerfile both call this, so they run the same plugins.
+    """
+    debezium = plugins / "debezium-connector-jdbc"
+    if not (debezium / ".unpacked").exists():
+        archive = maven.fetch(pin("DEBEZIUM_JDBC_PLUGIN"), layout.cache / "downloads", component, layout.maven_log)
+        _unpack_tar(archive, debezium)
+        (debezium / ".unpacked").write_text(pin("DEBEZIUM_JDBC_PLUGIN"))
+    converter = plugins / "apicurio-converter"
+    maven.resolve(
+        pin("APICURIO_CONVERTER_DEPS").split(),
+        converter,
+        component,
+        layout.maven_log,
+        # The worker provides these; a second copy in the plugin would shadow them.
+        exclusions=["org.apache.kafka:*", "org.slf4j:*"],
+    )
+    for coordinate in pin("APICURIO_CONVERTER_JARS").split():
+        maven.fetch(coordinate, converter, component, layout.maven_log)
+    build_loglane_plugin(layout, plugins / "loglane-connect", component)
+    return plugins
+
+
 class Connect(Service):
     name = "connect"
     depends_on = ("kafka", "registry")
@@ -100,23 +125,7 @@ class Connect(Service):
         return self.layout.cache / "connect-plugins"
 
     def prepare(self) -> None:
-        plugins = self.plugin_path
-        debezium = plugins / "debezium-connector-jdbc"
-        if not (debezium / ".unpacked").exists():
-            archive = maven.fetch(
-                pin("DEBEZIUM_JDBC_PLUGIN"), self.layout.cache / "downloads", self.name, self.layout.maven_log
-            )
-            _unpack_tar(archive, debezium)
-            (debezium / ".unpacked").write_text(pin("DEBEZIUM_JDBC_PLUGIN"))
-        maven.resolve(
-            [pin("APICURIO_CONVERTER")],
-            plugins / "apicurio-converter",
-            self.name,
-            self.layout.maven_log,
-            # The worker provides these; a second copy in the plugin would shadow them.
-            exclusions=["org.apache.kafka:kafka-clients", "org.apache.kafka:connect-api", "org.slf4j:slf4j-api"],
-        )
-        build_loglane_plugin(self.layout, plugins / "loglane-connect", self.name)
+        install_plugins(self.layout, self.plugin_path, self.name)
         replicas = self.layout.brokers
         bootstrap = ",".join(
             f"127.0.0.1:{port_of(self.settings.kafka_bootstrap) + 100 * n}" for n in range(replicas)
@@ -138,7 +147,7 @@ class Connect(Service):
                     "key.converter=org.apache.kafka.connect.storage.StringConverter",
                     "value.converter=org.apache.kafka.connect.json.JsonConverter",
                     "value.converter.schemas.enable=false",
-                    f"plugin.path={plugins}",
+                    f"plugin.path={self.plugin_path}",
                     "plugin.discovery=hybrid_warn",
                     "offset.flush.interval.ms=5000",
                     "connector.client.config.override.policy=All",

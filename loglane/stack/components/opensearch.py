@@ -58,6 +58,7 @@ class OpenSearch(Service):
             text = options.read_text().replace("logs/", f"{self.log_path.parent}/")
             options.write_text(text.replace("HeapDumpPath=data", f"HeapDumpPath={self.dir / 'data'}"))
         (self.dir / "data").mkdir(parents=True, exist_ok=True)
+        (self.dir / "tmp").mkdir(exist_ok=True)
 
     def launch(self) -> Launch:
         http_port = port_of(self.settings.opensearch_url)
@@ -71,6 +72,7 @@ class OpenSearch(Service):
                 f"-Epath.data={self.dir / 'data'}",
                 f"-Epath.logs={self.log_path.parent}",
                 "-Ecluster.name=loglane",
+                "-Enode.store.allow_mmap=false",  # no vm.max_map_count tuning needed on dev hosts
                 # A dev node on a shared disk: do not go read-only when the disk is 90% full.
                 "-Ecluster.routing.allocation.disk.threshold_enabled=false",
             ],
@@ -79,6 +81,7 @@ class OpenSearch(Service):
                 "OPENSEARCH_JAVA_HOME": JAVA_HOME,
                 "OPENSEARCH_PATH_CONF": str(self.dir / "config"),
                 "OPENSEARCH_JAVA_OPTS": "-Xms512m -Xmx512m",
+                "OPENSEARCH_TMPDIR": str(self.dir / "tmp"),  # else /tmp/opensearch-* leaks
             },
         )
 
@@ -87,7 +90,10 @@ class OpenSearch(Service):
             response = requests.get(
                 f"{self.settings.opensearch_url}/_cluster/health", params={"timeout": "1s"}, timeout=3
             )
-            status = response.json().get("status")
+            health = response.json()
         except (requests.RequestException, ValueError) as exc:
             return Health(False, f"no answer: {exc.__class__.__name__}")
+        if health.get("cluster_name") != "loglane":
+            return Health(False, f"another OpenSearch answers here (cluster {health.get('cluster_name')!r})")
+        status = health.get("status")
         return Health(status in ("green", "yellow"), f"cluster {status}")

@@ -65,6 +65,12 @@ class Registry(Service):
                 f"-Dapicurio.datasource.url=jdbc:postgresql://{self.settings.postgres_host}:"
                 f"{self.settings.postgres_port}/registry",
                 f"-Dapicurio.datasource.username={self.settings.postgres_user}",
+                # The default pool holds 20-100 connections; a dev registry needs a few.
+                "-Dapicurio.datasource.jdbc.initial-size=2",
+                "-Dapicurio.datasource.jdbc.min-size=2",
+                "-Dapicurio.datasource.jdbc.max-size=10",
+                # Same schema, other whitespace or key order: same id, not a new version.
+                "-Dapicurio.ccompat.use-canonical-hash=true",
                 "-jar", str(self.runner),
             ],
             cwd=self.dir,  # Quarkus reads ./.env
