@@ -4,11 +4,15 @@
 bootstrap:
 	./scripts/bootstrap.sh
 
+# Until the pipeline lands (walking-skeleton issue), the demo is the stack itself.
 demo: bootstrap
-	.venv/bin/loglane demo
+	.venv/bin/loglane stack up
+	.venv/bin/loglane stack status
 
-# The test session starts the local stack itself (tests/conftest.py) and stops what it started.
+# Java unit tests of connect-plugin/, then Python unit and integration tests. The pytest session
+# starts the local stack itself (tests/conftest.py) and stops what it started.
 test: bootstrap
+	mvn --batch-mode --no-transfer-progress -f connect-plugin/pom.xml test
 	.venv/bin/pytest -ra
 
 unit: bootstrap
