@@ -1,9 +1,17 @@
+import os
 from pathlib import Path
 
 import pytest
 
 from loglane.errors import ConfigError
 from loglane.settings import Settings, get_settings, port_of
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test sees only the LOGLANE_* variables it sets itself."""
+    for name in [n for n in os.environ if n.startswith("LOGLANE_")]:
+        monkeypatch.delenv(name)
 
 
 def test_should_read_addresses_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

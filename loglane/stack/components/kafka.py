@@ -53,6 +53,7 @@ def java_command(layout: StackLayout, component: str, heap: str, logs_dir: Path,
 
 class KafkaNode(Service):
     start_timeout = 90.0
+    stop_timeout = 30.0  # then SIGKILL: KRaft recovers its log, and a lone node can wait 5 min
 
     def __init__(self, layout: StackLayout, node_id: int) -> None:
         super().__init__(layout)
@@ -115,6 +116,9 @@ class KafkaNode(Service):
                     f"share.coordinator.state.topic.replication.factor={replicas}",
                     f"share.coordinator.state.topic.min.isr={min_isr}",
                     "group.initial.rebalance.delay.ms=0",
+                    # A dev quorum is stopped all at once; controlled shutdown would then wait
+                    # (5 minutes, hard-coded) for a controller majority that is already gone.
+                    "controlled.shutdown.enable=false",
                     "",
                 ]
             )
@@ -142,7 +146,9 @@ class KafkaNode(Service):
         )
 
     def probe(self) -> Health:
-        admin = AdminClient({"bootstrap.servers": self.address, "socket.timeout.ms": 2000}, logger=_QUIET)
+        admin = AdminClient(
+            {"bootstrap.servers": self.address, "socket.timeout.ms": 2000, "log_level": 0}, logger=_QUIET
+        )
         try:
             metadata = admin.list_topics(timeout=2)
         except Exception as exc:  # noqa: BLE001 - any client failure means "not ready yet"
