@@ -19,7 +19,8 @@ from xml.sax.saxutils import escape
 from loglane.errors import ComponentError
 from loglane.stack.pins import pin
 
-LOCAL_REPOSITORY = Path.home() / ".m2" / "repository"
+# Named on every call: Maven finds "~" from the password database, not $HOME.
+MVN = ["mvn", f"-Dmaven.repo.local={Path.home() / '.m2' / 'repository'}"]
 
 
 def _mvn(
@@ -32,12 +33,12 @@ def _mvn(
     started = time.monotonic()
     if sys.stderr.isatty():
         # Interactive: Maven draws its own live progress bar for long downloads.
-        code = subprocess.run(["mvn", *args], cwd=cwd, stdout=sys.stderr).returncode
+        code = subprocess.run([*MVN, *args], cwd=cwd, stdout=sys.stderr).returncode
         detail = "see Maven's output above"
     else:
         with log_path.open("ab") as log:
             code = subprocess.run(
-                ["mvn", "--batch-mode", *args], cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+                [*MVN, "--batch-mode", *args], cwd=cwd, stdout=log, stderr=subprocess.STDOUT
             ).returncode
         detail = str(log_path)
     if code != 0:
@@ -53,30 +54,20 @@ def _filename(coordinate: str) -> str:
     return f"{artifact}-{version}{classifier}.{packaging}"
 
 
-def _local_repository_path(coordinate: str) -> Path:
-    group, artifact, version = coordinate.split(":")[:3]
-    return LOCAL_REPOSITORY.joinpath(*group.split("."), artifact, version, _filename(coordinate))
-
-
 def fetch(coordinate: str, dest: Path, component: str, log_path: Path) -> Path:
     """Copy one artifact into dest and return its path."""
     target = dest / _filename(coordinate)
     if target.exists():
         return target
-    cached = _local_repository_path(coordinate)
-    if not cached.exists():
-        # `get` without transitive resolution tolerates a missing parent POM, which the
-        # mirror lacks for some distributions (Apicurio's), where `copy` would fail.
-        _mvn(
-            [f"{pin('MAVEN_DEPENDENCY_PLUGIN')}:get", f"-Dartifact={coordinate}", "-Dtransitive=false"],
-            coordinate,
-            component,
-            log_path,
-        )
-    if not cached.exists():
-        raise ComponentError(component, f"Maven finished but {cached} is missing", str(log_path))
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(cached, target)
+    _mvn(
+        [f"{pin('MAVEN_COPY_PLUGIN')}:copy", f"-Dartifact={coordinate}", f"-DoutputDirectory={dest}"],
+        coordinate,
+        component,
+        log_path,
+    )
+    if not target.exists():
+        raise ComponentError(component, f"Maven finished but {target} is missing", str(log_path))
     return target
 
 

@@ -62,7 +62,7 @@ def build_loglane_plugin(layout: StackLayout, dest: Path, component: str) -> Pat
     shutil.copytree(PLUGIN_SOURCE, build_dir, ignore=shutil.ignore_patterns("target"))
     with layout.maven_log.open("ab") as log:
         built = subprocess.run(
-            ["mvn", "--batch-mode", "--no-transfer-progress", "-DskipTests", "package"],
+            [*maven.MVN, "--batch-mode", "--no-transfer-progress", "-DskipTests", "package"],
             cwd=build_dir,
             stdout=log,
             stderr=subprocess.STDOUT,
