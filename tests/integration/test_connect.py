@@ -34,6 +34,13 @@ ROW_SCHEMA = {
 }
 
 
+SCHEMALESS_JSON = {
+    "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+    "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "value.converter.schemas.enable": "false",
+}
+
+
 class ConnectorRun:
     """Creates throwaway connectors and deletes them when the test ends."""
 
@@ -153,9 +160,7 @@ def test_opensearch_sink_lands_a_document_by_its_event_id(
             "index.pattern": f"it-os-{unique}-{{yyyy.MM.dd}}",
             "index.timestamp.field": "timestamp",
             "document.id.field": "event_id",
-            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
-            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-            "value.converter.schemas.enable": "false",
+            **SCHEMALESS_JSON,
         },
     )
     connectors.wait_running(f"it-os-{unique}")
@@ -190,9 +195,7 @@ def test_s3_sink_lands_gzip_json_lines_under_an_hour_prefix(
             "s3.prefix": f"it/{unique}/",
             "partition.timestamp.field": "timestamp",
             "flush.size": "1",
-            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
-            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-            "value.converter.schemas.enable": "false",
+            **SCHEMALESS_JSON,
         },
     )
     connectors.wait_running(f"it-s3-{unique}")

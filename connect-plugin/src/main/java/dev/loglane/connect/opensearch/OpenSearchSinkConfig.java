@@ -1,6 +1,6 @@
 package dev.loglane.connect.opensearch;
 
-import org.apache.kafka.common.config.AbstractConfig;
+import dev.loglane.connect.common.RetryingHttpConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 /** Configuration of {@link OpenSearchSinkConnector}. */
-public final class OpenSearchSinkConfig extends AbstractConfig {
+public final class OpenSearchSinkConfig extends RetryingHttpConfig {
 
     public static final String URLS = "opensearch.urls";
     public static final String USERNAME = "opensearch.username";
@@ -22,13 +22,9 @@ public final class OpenSearchSinkConfig extends AbstractConfig {
     public static final String INDEX_PATTERN = "index.pattern";
     public static final String INDEX_TIMESTAMP_FIELD = "index.timestamp.field";
     public static final String DOCUMENT_ID_FIELD = "document.id.field";
-    public static final String MAX_RETRIES = "max.retries";
-    public static final String RETRY_BACKOFF_MS = "retry.backoff.ms";
-    public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
-    public static final String REQUEST_TIMEOUT_MS = "request.timeout.ms";
     public static final String BULK_MAX_ACTIONS = "bulk.max.actions";
 
-    public static final ConfigDef CONFIG_DEF = new ConfigDef()
+    public static final ConfigDef CONFIG_DEF = withRetryKeys(new ConfigDef()
             .define(URLS, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, new UrlListValidator(), Importance.HIGH,
                     "Comma-separated OpenSearch base URLs, e.g. http://127.0.0.1:9200. Requests go to one URL at a "
                             + "time; the next URL is used after a failed attempt.")
@@ -48,17 +44,11 @@ public final class OpenSearchSinkConfig extends AbstractConfig {
                     Importance.HIGH,
                     "Value field whose value (string or integer) becomes the document _id, making writes "
                             + "idempotent. Dots address nested fields.")
-            .define(MAX_RETRIES, Type.INT, 5, Range.atLeast(0), Importance.MEDIUM,
-                    "Retries of a bulk request (or of its retriable items) after a transient failure: I/O error, "
-                            + "HTTP 429 or 5xx, item status 429/502/503/504. When exhausted, the task fails.")
-            .define(RETRY_BACKOFF_MS, Type.LONG, 500L, Range.atLeast(0), Importance.LOW,
-                    "Wait before the first retry; doubled on every further retry up to retry.backoff.max.ms.")
-            .define(RETRY_BACKOFF_MAX_MS, Type.LONG, 10_000L, Range.atLeast(0), Importance.LOW,
-                    "Upper bound of the exponential retry backoff.")
-            .define(REQUEST_TIMEOUT_MS, Type.INT, 30_000, Range.atLeast(1), Importance.LOW,
-                    "Connect timeout and per-request response timeout of HTTP calls, in milliseconds.")
             .define(BULK_MAX_ACTIONS, Type.INT, 1000, Range.between(1, 100_000), Importance.LOW,
-                    "Maximum number of documents per _bulk request; larger batches are split.");
+                    "Maximum number of documents per _bulk request; larger batches are split."),
+            "Retries of a bulk request (or of its retriable items) after a transient failure: I/O error, "
+                    + "HTTP 429 or 5xx, item status 429/502/503/504. When exhausted, the task fails.",
+            "Connect timeout and per-request response timeout of HTTP calls, in milliseconds.");
 
     public OpenSearchSinkConfig(Map<?, ?> props) {
         super(CONFIG_DEF, props);
@@ -94,22 +84,6 @@ public final class OpenSearchSinkConfig extends AbstractConfig {
 
     public String idField() {
         return getString(DOCUMENT_ID_FIELD).trim();
-    }
-
-    public int maxRetries() {
-        return getInt(MAX_RETRIES);
-    }
-
-    public long retryBackoffMs() {
-        return getLong(RETRY_BACKOFF_MS);
-    }
-
-    public long retryBackoffMaxMs() {
-        return getLong(RETRY_BACKOFF_MAX_MS);
-    }
-
-    public int requestTimeoutMs() {
-        return getInt(REQUEST_TIMEOUT_MS);
     }
 
     public int bulkMaxActions() {

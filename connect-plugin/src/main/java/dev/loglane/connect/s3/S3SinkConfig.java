@@ -1,6 +1,6 @@
 package dev.loglane.connect.s3;
 
-import org.apache.kafka.common.config.AbstractConfig;
+import dev.loglane.connect.common.RetryingHttpConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
@@ -12,7 +12,7 @@ import java.net.URI;
 import java.util.Map;
 
 /** Configuration of {@link S3SinkConnector}. */
-public final class S3SinkConfig extends AbstractConfig {
+public final class S3SinkConfig extends RetryingHttpConfig {
 
     public static final String ENDPOINT = "s3.endpoint";
     public static final String REGION = "s3.region";
@@ -23,12 +23,8 @@ public final class S3SinkConfig extends AbstractConfig {
     public static final String PARTITION_TIMESTAMP_FIELD = "partition.timestamp.field";
     public static final String FLUSH_SIZE = "flush.size";
     public static final String ROTATE_INTERVAL_MS = "rotate.interval.ms";
-    public static final String MAX_RETRIES = "max.retries";
-    public static final String RETRY_BACKOFF_MS = "retry.backoff.ms";
-    public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
-    public static final String REQUEST_TIMEOUT_MS = "request.timeout.ms";
 
-    public static final ConfigDef CONFIG_DEF = new ConfigDef()
+    public static final ConfigDef CONFIG_DEF = withRetryKeys(new ConfigDef()
             .define(ENDPOINT, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new EndpointValidator(), Importance.HIGH,
                     "S3-compatible endpoint base URL, e.g. http://127.0.0.1:9000. Objects are written path-style: "
                             + "{endpoint}/{bucket}/{key}.")
@@ -52,17 +48,10 @@ public final class S3SinkConfig extends AbstractConfig {
             .define(ROTATE_INTERVAL_MS, Type.LONG, 60_000L, Range.atLeast(-1), Importance.MEDIUM,
                     "An open file older than this (wall clock, since its first record) is uploaded, together with "
                             + "the other open files of its topic-partition, on the next put or offset commit. "
-                            + "-1 disables time-based rotation.")
-            .define(MAX_RETRIES, Type.INT, 5, Range.atLeast(0), Importance.LOW,
-                    "Retries of an upload after a transient failure (I/O error, HTTP 429 or 5xx). When "
-                            + "exhausted, the task fails.")
-            .define(RETRY_BACKOFF_MS, Type.LONG, 500L, Range.atLeast(0), Importance.LOW,
-                    "Wait before the first upload retry; doubled on every further retry up to "
-                            + "retry.backoff.max.ms.")
-            .define(RETRY_BACKOFF_MAX_MS, Type.LONG, 10_000L, Range.atLeast(0), Importance.LOW,
-                    "Upper bound of the exponential retry backoff.")
-            .define(REQUEST_TIMEOUT_MS, Type.INT, 30_000, Range.atLeast(1), Importance.LOW,
-                    "Connect timeout and per-request response timeout of uploads, in milliseconds.");
+                            + "-1 disables time-based rotation."),
+            "Retries of an upload after a transient failure (I/O error, HTTP 429 or 5xx). When exhausted, "
+                    + "the task fails.",
+            "Connect timeout and per-request response timeout of uploads, in milliseconds.");
 
     public S3SinkConfig(Map<?, ?> props) {
         super(CONFIG_DEF, props);
@@ -106,22 +95,6 @@ public final class S3SinkConfig extends AbstractConfig {
 
     public long rotateIntervalMs() {
         return getLong(ROTATE_INTERVAL_MS);
-    }
-
-    public int maxRetries() {
-        return getInt(MAX_RETRIES);
-    }
-
-    public long retryBackoffMs() {
-        return getLong(RETRY_BACKOFF_MS);
-    }
-
-    public long retryBackoffMaxMs() {
-        return getLong(RETRY_BACKOFF_MAX_MS);
-    }
-
-    public int requestTimeoutMs() {
-        return getInt(REQUEST_TIMEOUT_MS);
     }
 
     static final class EndpointValidator implements ConfigDef.Validator {
