@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         default_factory=_default_home,
         description="Where the local stack keeps downloads (cache/) and state (stack/: data, logs, pid files).",
     )
+    project_dir: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parents[1],
+        description="The loglane project: topics.yaml, schemas/, connectors/, opensearch/ (default: this checkout).",
+    )
     kafka_bootstrap: str = Field(
         "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
     )
@@ -105,6 +109,11 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    @property
+    def apicurio_url(self) -> str:
+        """Apicurio's native API beside its ccompat API: what Connect's AvroConverter talks to."""
+        return self.registry_url.split("/apis/")[0] + "/apis/registry/v3"
 
     @property
     def postgres_jdbc_url(self) -> str:

@@ -122,7 +122,7 @@ def test_connect_reads_python_avro_with_the_same_schema_id_into_postgres(
             "collection.name.format": "${topic}",
             "key.converter": "org.apache.kafka.connect.storage.StringConverter",
             "value.converter": "io.apicurio.registry.utils.converter.AvroConverter",
-            "value.converter.apicurio.registry.url": apicurio_url(settings),
+            "value.converter.apicurio.registry.url": settings.apicurio_url,
         },
     )
     producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
@@ -139,11 +139,6 @@ def test_connect_reads_python_avro_with_the_same_schema_id_into_postgres(
             return conn.execute(f'select event_id, service, n from "{topic}"').fetchone()
 
     assert eventually(row, 90, what="row in PostgreSQL") == (f"e-{unique}", "checkout", 7)
-
-
-def apicurio_url(settings: Settings) -> str:
-    """Apicurio's native v3 API beside the ccompat API the settings name."""
-    return settings.registry_url.split("/apis/")[0] + "/apis/registry/v3"
 
 
 def test_opensearch_sink_lands_a_document_by_its_event_id(

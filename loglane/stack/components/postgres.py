@@ -117,3 +117,9 @@ class Postgres(Service):
                             sql.Identifier(db), sql.Identifier(user)
                         )
                     )
+        # The JDBC sink stores a map (event attributes) as hstore, an extension only a superuser adds.
+        with psycopg.connect(
+            host=str(self.socket_dir), port=self.settings.postgres_port, user="postgres",
+            dbname=self.settings.postgres_db, autocommit=True, connect_timeout=2,
+        ) as conn:
+            conn.execute("create extension if not exists hstore")
