@@ -36,6 +36,8 @@ class Stack:
         self.services: list[Service] = build_services(self.layout)
         if only:
             self.services = self._with_dependencies(only)
+        else:
+            self.services = [s for s in self.services if not s.optional or s.pid() is not None]
         self.started_now: list[str] = []
 
     def _with_dependencies(self, names: Sequence[str]) -> list[Service]:

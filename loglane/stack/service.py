@@ -123,6 +123,7 @@ class Service(ABC):
     stop_signal: int = signal.SIGTERM
     stop_timeout: float = 60.0
     runs_as_runtime_user: bool = False  # True for servers that refuse to run as root
+    optional: bool = False  # started only when named (`--only`); listed and stopped while running
 
     def __init__(self, layout: StackLayout) -> None:
         self.layout = layout

@@ -1,0 +1,3 @@
+from loglane.cli import main
+
+main()
