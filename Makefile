@@ -4,10 +4,8 @@
 bootstrap:
 	./scripts/bootstrap.sh
 
-# Until the pipeline lands (walking-skeleton issue), the demo is the stack itself.
 demo: bootstrap
-	.venv/bin/loglane stack up
-	.venv/bin/loglane stack status
+	.venv/bin/loglane demo
 
 # Java unit tests of connect-plugin/, then Python unit and integration tests. The pytest session
 # starts the local stack itself (tests/conftest.py) and stops what it started.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,23 +30,69 @@ class TopicSpec:
         return f"{self.name}-value"
 
 
-def _topic(entry: dict[str, Any], defaults: dict[str, Any], source: Path, index: int) -> TopicSpec:
+_TOPIC_KEYS = {"role", "name", "partitions", "replication_factor", "config", "value_schema"}
+_LEGAL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")  # Kafka's own rule for topic names
+
+
+def _count(entry: dict[str, Any], defaults: dict[str, Any], key: str, where: str) -> int:
+    value = entry.get(key, defaults.get(key, 1))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}: '{key}' must be a positive integer, not {value!r}")
+    return value
+
+
+def _topic(entry: Any, defaults: dict[str, Any], source: str, index: int) -> TopicSpec:
     where = f"{source}: topics[{index}]"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a mapping with role, name, ...; got {entry!r}")
     for key in ("role", "name"):
         if not isinstance(entry.get(key), str) or not entry[key]:
             raise ConfigError(f"{where}: '{key}' is required and must be a string")
-    unknown = set(entry) - {"role", "name", "partitions", "replication_factor", "config", "value_schema"}
+    where = f"{where} ({entry['name']})"
+    if not _LEGAL_NAME.match(entry["name"]):
+        raise ConfigError(f"{where}: 'name' may only hold letters, digits, '.', '_' and '-' (at most 249)")
+    unknown = set(entry) - _TOPIC_KEYS
     if unknown:
-        raise ConfigError(f"{where} ({entry['name']}): unknown keys {sorted(unknown)}")
-    config = {**defaults.get("config", {}), **entry.get("config", {})}
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(_TOPIC_KEYS)}")
+    config = entry.get("config", {})
+    if not isinstance(config, dict):
+        raise ConfigError(f"{where}: 'config' must be a mapping of Kafka topic config keys to values")
+    schema = entry.get("value_schema")
+    if schema is not None and not isinstance(schema, str):
+        raise ConfigError(f"{where}: 'value_schema' must be a file name under schemas/")
     return TopicSpec(
         role=entry["role"],
         name=entry["name"],
-        partitions=int(entry.get("partitions", defaults.get("partitions", 1))),
-        replication_factor=int(entry.get("replication_factor", defaults.get("replication_factor", 1))),
-        config={k: str(v) for k, v in config.items()},
-        value_schema=entry.get("value_schema"),
+        partitions=_count(entry, defaults, "partitions", where),
+        replication_factor=_count(entry, defaults, "replication_factor", where),
+        config={k: str(v) for k, v in {**defaults.get("config", {}), **config}.items()},
+        value_schema=schema,
     )
+
+
+def parse_topics(document: Any, source: str) -> tuple[list[TopicSpec], list[str]]:
+    """The topics a parsed topics.yaml declares, and every problem found (not just the first)."""
+    defaults = document.get("defaults", {}) if isinstance(document, dict) else None
+    if not isinstance(defaults, dict) or not isinstance(defaults.get("config", {}), dict):
+        return [], [f"{source}: expected a mapping with 'defaults' (a mapping) and 'topics' (a list)"]
+    entries = document.get("topics", [])
+    if not isinstance(entries, list):
+        return [], [f"{source}: 'topics' must be a list"]
+    topics: list[TopicSpec] = []
+    errors: list[str] = []
+    for index, entry in enumerate(entries):
+        try:
+            topics.append(_topic(entry, defaults, source, index))
+        except ConfigError as exc:
+            errors.append(str(exc))
+    for attribute in ("role", "name"):
+        seen: set[str] = set()
+        for topic in topics:
+            value = getattr(topic, attribute)
+            if value in seen:
+                errors.append(f"{source}: {attribute} {value!r} is declared twice")
+            seen.add(value)
+    return topics, errors
 
 
 def load_topics(path: Path) -> list[TopicSpec]:
@@ -53,15 +100,9 @@ def load_topics(path: Path) -> list[TopicSpec]:
         document = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read it: {exc}") from exc
-    defaults = document.get("defaults", {})
-    topics = [_topic(entry, defaults, path, n) for n, entry in enumerate(document.get("topics", []))]
-    for attribute in ("role", "name"):
-        seen: set[str] = set()
-        for topic in topics:
-            value = getattr(topic, attribute)
-            if value in seen:
-                raise ConfigError(f"{path}: {attribute} {value!r} is declared twice")
-            seen.add(value)
+    topics, errors = parse_topics(document, str(path))
+    if errors:
+        raise ConfigError("; ".join(errors))
     return topics
 
 

@@ -9,6 +9,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILED = 1  # the command ran and something it checked or did failed
     UNEXPECTED = 2  # a bug or an environment we did not foresee
+    CHANGES_PENDING = 3  # only `plan --detailed-exitcode`: the plan has changes to apply
     INVALID_CONFIG = 78  # EX_CONFIG: a settings or declarative file is wrong
 
 
@@ -31,3 +32,15 @@ class ComponentError(LoglaneError):
         self.log_path = log_path
         where = f" (log: {log_path})" if log_path else ""
         super().__init__(f"{component}: {why}{where}")
+
+
+class UnreachableError(LoglaneError):
+    """A service loglane talks to (Kafka, registry, Connect, OpenSearch) did not answer."""
+
+    def __init__(self, service: str, address: str, why: str, setting: str) -> None:
+        self.service = service
+        self.address = address
+        super().__init__(
+            f"{service}: cannot reach {address}: {why}; is the stack up (`loglane stack up`), "
+            f"or is {setting} right?"
+        )

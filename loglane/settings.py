@@ -81,6 +81,10 @@ class Settings(BaseSettings):
         description="Base URL of a Confluent-compatible schema registry API.",
     )
     connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST URL.")
+    stream_app_id: str = Field(
+        "loglane-stream",
+        description="The stream worker's Faust app id: its consumer group and the prefix of its internal topics.",
+    )
     opensearch_url: str = Field("http://127.0.0.1:9200", description="OpenSearch URL.")
     opensearch_username: str | None = Field(None, description="OpenSearch user, if security is on.")
     opensearch_password: SecretStr | None = Field(None, description="OpenSearch password.")
@@ -98,6 +102,33 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr = Field(
         SecretStr("loglane-local-secret"), description="S3 secret access key."
     )
+    # The HTTP gateway (`loglane gateway`; README, "HTTP gateway").
+    gateway_host: str = Field("127.0.0.1", description="Address the gateway listens on (--host).")
+    gateway_port: int = Field(8088, description="Port the gateway listens on (--port).")
+    gateway_tokens_file: Path | None = Field(
+        None, description="YAML file of tenant: [sha256:<hex of token>, ...]; the gateway refuses to start without it."
+    )
+    gateway_topic: str | None = Field(
+        None, description="Topic the gateway writes to (default: the raw topic of topics.yaml)."
+    )
+    gateway_rate_limit: float = Field(
+        5000.0, gt=0, description="Events per second per token (a tenant may set its own in the tokens file)."
+    )
+    gateway_rate_burst: int = Field(20000, ge=1, description="Events a token may send at once before the rate applies.")
+    gateway_max_batch_events: int = Field(10000, ge=1, description="Most events in one batch request (413 beyond).")
+    gateway_max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest single/batch request body, after decompression (413 beyond)."
+    )
+    gateway_max_inflight_events: int = Field(
+        50000, ge=1, description="Events produced but not yet acknowledged by Kafka, at most (503 beyond)."
+    )
+    gateway_max_inflight_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Bytes produced but not yet acknowledged by Kafka, at most (503 beyond)."
+    )
+    gateway_delivery_timeout: float = Field(
+        30.0, gt=0, description="Seconds Kafka has to acknowledge an event before the request gets 503."
+    )
+    gateway_linger_ms: int = Field(5, ge=0, description="Producer linger: how long events wait to be batched.")
 
     @classmethod
     def settings_customise_sources(

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from loglane.settings import Settings, get_settings
 from loglane.stack.manager import Stack
+from tests.support import Project, copy_project
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,3 +38,10 @@ def stack(settings: Settings) -> Iterator[Stack]:
 def unique() -> str:
     """A suffix for topic, group, connector and index names, so tests never share state."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def project(stack: Stack, settings: Settings, tmp_path: Path, unique: str) -> Iterator[Project]:
+    created = Project(copy_project(settings.project_dir, tmp_path, unique), unique, settings)
+    yield created
+    created.clean_up()

@@ -8,7 +8,10 @@ import traceback
 import click
 
 from loglane import __version__
+from loglane.cli.apply import COMMANDS as APPLY_COMMANDS
+from loglane.cli.demo import demo
 from loglane.cli.stack import stack
+from loglane.cli.worker import worker
 from loglane.errors import ExitCode, LoglaneError
 
 
@@ -19,6 +22,10 @@ def cli() -> None:
 
 
 cli.add_command(stack)
+for command in APPLY_COMMANDS:
+    cli.add_command(command)
+cli.add_command(worker)
+cli.add_command(demo)
 
 
 def main() -> None:

@@ -39,9 +39,10 @@ def up(brokers: str, only: tuple[str, ...]) -> None:
 
 
 @stack.command()
-def down() -> None:
+@click.option("--only", multiple=True, metavar="COMPONENT", help="Stop just this component (repeatable).")
+def down(only: tuple[str, ...]) -> None:
     """Stop the components this stack started (by their pid files), in reverse order."""
-    stopped = Stack(get_settings()).down()
+    stopped = Stack(get_settings()).down(only=only or None)
     click.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 

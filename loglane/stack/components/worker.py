@@ -1,0 +1,43 @@
+"""The stream worker (`loglane worker`) as an optional stack component: `loglane demo` starts it
+beside the servers, and `stack status` / `stack down` then see and stop it like the rest."""
+
+from __future__ import annotations
+
+import sys
+
+from confluent_kafka import ConsumerGroupState
+from confluent_kafka.admin import AdminClient
+
+from loglane.stack.components.kafka import _QUIET
+from loglane.stack.service import Health, Launch, Service, StackLayout
+
+
+class StreamWorker(Service):
+    name = "worker"
+    optional = True
+    start_timeout = 120.0
+    stop_timeout = 30.0
+
+    def __init__(self, layout: StackLayout) -> None:
+        super().__init__(layout)
+        kafka = ["kafka"] if layout.brokers == 1 else [f"kafka-{n}" for n in range(1, layout.brokers + 1)]
+        self.depends_on = (*kafka, "registry")
+
+    @property
+    def address(self) -> str:
+        return f"consumer group {self.settings.stream_app_id}"
+
+    def launch(self) -> Launch:
+        return Launch([sys.executable, "-m", "loglane.cli", "worker"])
+
+    def probe(self) -> Health:
+        """Ready once its consumer group is stable with a member: it owns partitions and reads."""
+        group = self.settings.stream_app_id
+        admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap, "log_level": 0}, logger=_QUIET)
+        try:
+            description = admin.describe_consumer_groups([group], request_timeout=5)[group].result(timeout=10)
+        except Exception as exc:  # noqa: BLE001 - not reachable or not there yet: not ready
+            return Health(False, f"consumer group not readable: {exc}")
+        if description.state != ConsumerGroupState.STABLE or not description.members:
+            return Health(False, f"consumer group {description.state.name.lower()}")
+        return Health(True, f"{len(description.members)} member(s) reading")

@@ -1,0 +1,31 @@
+"""The Faust app of the stream worker. Agents live in streams.agents, one module each, found by
+autodiscovery; every topic carries raw bytes, since the stages do Avro themselves (with the
+registry) rather than through Faust codecs. Run it with `loglane worker`."""
+
+from __future__ import annotations
+
+import faust
+
+from loglane.settings import get_settings
+
+settings = get_settings()
+
+app = faust.App(
+    settings.stream_app_id,
+    broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
+    processing_guarantee="at_least_once",
+    autodiscover=["streams.agents"],
+    store="memory://",  # no tables yet; a persistent store arrives with the first table
+    key_serializer="raw",
+    value_serializer="raw",
+    web_enabled=False,  # nothing to serve yet; health and metrics are a later issue
+    topic_disable_leader=True,  # no leader-only work: spares an internal topic
+    datadir=settings.home / "streams" / settings.stream_app_id,
+)
+
+
+def replication_factor(brokers: int) -> int:
+    """For the topics Faust creates (changelogs, repartitions): topics.yaml's rule, three copies
+    capped at the cluster's broker count (one on the dev stack). Set by `loglane worker`, which
+    asks the cluster, so importing this module needs no broker."""
+    return min(3, brokers)
