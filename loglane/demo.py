@@ -10,10 +10,9 @@ import psycopg
 import requests
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
 
 from loglane import catalog
+from loglane.avro import AvroWriter
 from loglane.apply import execute, make_plan, project
 from loglane.samples import invalid_events, sample_events, undecodable_values
 from loglane.settings import Settings
@@ -34,22 +33,16 @@ class Landed:
 def produce_traffic(settings: Settings, events: int, say: Say) -> tuple[int, int]:
     """Sample requests from several services, with every kind of bad input mixed in."""
     raw = catalog.topic("raw").name
-    registry = SchemaRegistryClient({"url": settings.registry_url})
-    serialize = AvroSerializer(
-        registry,
-        catalog.schema_text("log_event.avsc"),
-        conf={"auto.register.schemas": False, "use.latest.version": True},
-    )
-    context = SerializationContext(raw, MessageField.VALUE)
+    serialize = AvroWriter(SchemaRegistryClient({"url": settings.registry_url}), catalog.topic("raw"))
     producer = Producer(
         {"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True, "linger.ms": 20}
     )
     good = sample_events(events, seed=int(time.time()))
-    bad = [serialize(event, context) for _, event in invalid_events()]
-    bad += [value for _, value in undecodable_values(serialize(good[0], context), unknown_schema_id=987_654)]
+    bad = [serialize(event) for _, event in invalid_events()]
+    bad += [value for _, value in undecodable_values(serialize(good[0]), unknown_schema_id=987_654)]
     every = max(1, len(good) // len(bad))
     for n, event in enumerate(good):
-        producer.produce(raw, key=event["service"], value=serialize(event, context))
+        producer.produce(raw, key=event["service"], value=serialize(event))
         if n % every == 0 and bad:
             producer.produce(raw, key=b"device-without-sdk", value=bad.pop())
         producer.poll(0)

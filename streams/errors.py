@@ -8,8 +8,3 @@ from loglane.errors import LoglaneError
 
 class StreamError(LoglaneError):
     """Base of the stream worker's errors."""
-
-
-class RegistryUnavailable(StreamError):
-    """The schema registry did not answer as needed. Transient by assumption: the agent retries the
-    same record (at-least-once, never skipped) until the registry answers."""

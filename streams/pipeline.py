@@ -16,8 +16,8 @@ from fastavro.types import Schema
 from loglane import catalog
 from loglane.errors import ConfigError
 from loglane.settings import Settings
-from streams.errors import RegistryUnavailable
-from streams.registry import AvroWriter, RegistrySchemas
+from loglane.avro import AvroWriter, RegistryUnavailable
+from streams.registry import RegistrySchemas
 from streams.stages.build import dead_letter, processed
 from streams.stages.decode import SchemaSource, decode, parse
 from streams.stages.mask import mask

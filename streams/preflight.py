@@ -10,7 +10,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from loglane import catalog
 from loglane.settings import Settings
 from streams.errors import StreamError
-from streams.registry import AvroWriter
+from loglane.avro import AvroWriter
 
 ROLES = ("raw", "processed", "deadletter")
 OUTPUT_ROLES = ("processed", "deadletter")

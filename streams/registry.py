@@ -1,23 +1,11 @@
-"""The stream worker's schema-registry I/O: writer schemas by id (for decode) and Avro writers for
-the output topics. Writers never register schemas: `loglane apply` does, from schemas/; a writer
-only looks up the id of its exact schema under its topic's subject (TopicNameStrategy), so the
-worker can never write with a schema the project did not declare."""
+"""The stream worker's schema lookups by id, for decode (its writers are loglane.avro.AvroWriter)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, cast
-
 import httpx2
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
-from confluent_kafka.schema_registry.avro import AvroSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistryError
 
-from loglane.catalog import TopicSpec, schema_text
-from loglane.errors import ConfigError
-from streams.errors import RegistryUnavailable
-
-NOT_FOUND = 404
+from loglane.avro import NOT_FOUND, RegistryUnavailable
 
 
 class RegistrySchemas:
@@ -37,39 +25,3 @@ class RegistrySchemas:
             raise RegistryUnavailable(f"registry: schema id {schema_id}: {exc}") from exc
         except httpx2.HTTPError as exc:
             raise RegistryUnavailable(f"registry: cannot fetch schema id {schema_id}: {exc}") from exc
-
-
-class AvroWriter:
-    """One topic's values as Avro in Confluent wire format, with the schema file topics.yaml names."""
-
-    def __init__(self, client: SchemaRegistryClient, topic: TopicSpec, project_dir: Path | None = None) -> None:
-        if topic.value_schema is None:
-            raise ConfigError(f"topics.yaml: topic {topic.name!r} (role {topic.role}) names no value_schema")
-        self._client = client
-        self._schema = Schema(schema_text(topic.value_schema, project_dir), "AVRO")
-        self._serializer = AvroSerializer(client, self._schema.schema_str, conf={"auto.register.schemas": False})
-        self._context = SerializationContext(topic.name, MessageField.VALUE)
-        self.subject = topic.value_subject
-        self.schema_file = topic.value_schema
-
-    def __call__(self, value: dict[str, Any]) -> bytes:
-        try:
-            # Optional only because a None value serializes to None; values here are dicts.
-            return cast(bytes, self._serializer(value, self._context))
-        except (SchemaRegistryError, httpx2.HTTPError) as exc:
-            raise self._unavailable(exc) from exc
-
-    def check(self) -> None:
-        """Raise unless the registry holds this writer's schema under its subject."""
-        try:
-            self._client.lookup_schema(self.subject, self._schema)
-        except (SchemaRegistryError, httpx2.HTTPError) as exc:
-            raise self._unavailable(exc) from exc
-
-    def _unavailable(self, exc: Exception) -> RegistryUnavailable:
-        if isinstance(exc, SchemaRegistryError) and exc.http_status_code == NOT_FOUND:
-            return RegistryUnavailable(
-                f"registry: subject {self.subject!r} holds no version of schemas/{self.schema_file} "
-                f"({exc}); register it with `loglane apply`"
-            )
-        return RegistryUnavailable(f"registry: cannot look up subject {self.subject!r}: {exc}")

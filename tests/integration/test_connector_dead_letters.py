@@ -13,10 +13,9 @@ import psycopg
 import requests
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
 
 from loglane import catalog
+from loglane.avro import AvroWriter
 from loglane.settings import Settings
 from tests.support import Project, consume, eventually
 
@@ -59,12 +58,11 @@ def test_converter_errors_and_refused_documents_reach_the_dead_letter_topics(
         eventually(lambda c=connector: running(settings, c), 90, what=f"{connector} RUNNING")
     topics = {t.role: t.name for t in catalog.topics(project.directory)}
     processed = topics["processed"]
-    serialize = AvroSerializer(
+    serialize = AvroWriter(
         SchemaRegistryClient({"url": settings.registry_url}),
-        catalog.schema_text("processed_log_event.avsc", project.directory),
-        conf={"auto.register.schemas": False, "use.latest.version": True},
+        catalog.topic("processed", project.directory),
+        project.directory,
     )
-    context = SerializationContext(processed, MessageField.VALUE)
     # A keyword longer than Lucene's 32766-byte term limit: valid Avro, a valid row, an object
     # S3 stores, but a document OpenSearch refuses.
     refused = processed_event(trace_id="t" * 40_000)
@@ -72,7 +70,7 @@ def test_converter_errors_and_refused_documents_reach_the_dead_letter_topics(
     # Act
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
     producer.produce(processed, key=b"k", value=b"not avro at all")
-    producer.produce(processed, key=b"k", value=serialize(refused, context))
+    producer.produce(processed, key=b"k", value=serialize(refused))
     assert producer.flush(30) == 0
 
     # Assert: the converter error reached all three DLQs with its context headers.
@@ -110,15 +108,14 @@ def test_a_database_error_fails_the_jdbc_task_and_loses_nothing(project: Project
     connector = f"postgres-logs-{project.unique}"
     eventually(lambda: running(settings, connector), 90, what=f"{connector} RUNNING")
     processed = catalog.topic("processed", project.directory).name
-    serialize = AvroSerializer(
+    serialize = AvroWriter(
         SchemaRegistryClient({"url": settings.registry_url}),
-        catalog.schema_text("processed_log_event.avsc", project.directory),
-        conf={"auto.register.schemas": False, "use.latest.version": True},
+        catalog.topic("processed", project.directory),
+        project.directory,
     )
-    context = SerializationContext(processed, MessageField.VALUE)
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
     first, breaking = processed_event(), processed_event(message="x" * 500)
-    producer.produce(processed, value=serialize(first, context))
+    producer.produce(processed, value=serialize(first))
     assert producer.flush(30) == 0
     table = f"it_{project.unique}"
 
@@ -133,7 +130,7 @@ def test_a_database_error_fails_the_jdbc_task_and_loses_nothing(project: Project
         conn.execute(f'alter table "{table}" add constraint short_message check (char_length(message) < 100)')
 
     # Act
-    producer.produce(processed, value=serialize(breaking, context))
+    producer.produce(processed, value=serialize(breaking))
     assert producer.flush(30) == 0
 
     # Assert: the task fails naming the constraint; nothing reaches the DLQ; the record is kept.

@@ -19,10 +19,11 @@ from click.testing import CliRunner
 from confluent_kafka import ConsumerGroupTopicPartitions, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from loglane import catalog
+from loglane.avro import AvroWriter
 from loglane.cli import cli
 from loglane.samples import invalid_events, sample_events, undecodable_values
 from loglane.settings import Settings
@@ -101,16 +102,11 @@ def test_ten_thousand_events_reach_every_sink_once_and_bad_input_reaches_dead_le
     raw = catalog.topic("raw").name
     dead = catalog.topic("deadletter").name
     registry = SchemaRegistryClient({"url": settings.registry_url})
-    serialize = AvroSerializer(
-        registry,
-        catalog.schema_text("log_event.avsc"),
-        conf={"auto.register.schemas": False, "use.latest.version": True},
-    )
-    context = SerializationContext(raw, MessageField.VALUE)
+    serialize = AvroWriter(registry, catalog.topic("raw"))
     events = [{**e, "tenant": tenant} for e in sample_events(VALID, seed=int(unique[:6], 16))]
     events[0]["message"] = "password reset requested by ada.lovelace@example.org"
-    bad = [(kind, serialize({**e, "tenant": tenant}, context)) for kind, e in invalid_events()]
-    bad += undecodable_values(serialize(events[1], context), unknown_schema_id=987_654)
+    bad = [(kind, serialize({**e, "tenant": tenant})) for kind, e in invalid_events()]
+    bad += undecodable_values(serialize(events[1]), unknown_schema_id=987_654)
     dead_start = end_offsets(settings, dead)
 
     # Produce
@@ -118,7 +114,7 @@ def test_ten_thousand_events_reach_every_sink_once_and_bad_input_reaches_dead_le
 
     def produce_all() -> None:
         for event in events:
-            producer.produce(raw, key=event["service"], value=serialize(event, context))
+            producer.produce(raw, key=event["service"], value=serialize(event))
             producer.poll(0)
         assert producer.flush(60) == 0
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from streams.errors import RegistryUnavailable
+from loglane.avro import RegistryUnavailable
 from streams.pipeline import Pipeline, handle_until_done
 from streams.stages.types import RawRecord
 from tests.unit.streams.records import (
