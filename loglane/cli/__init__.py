@@ -10,6 +10,7 @@ import click
 from loglane import __version__
 from loglane.cli.apply import COMMANDS as APPLY_COMMANDS
 from loglane.cli.demo import demo
+from loglane.cli.gateway import gateway
 from loglane.cli.stack import stack
 from loglane.cli.worker import worker
 from loglane.errors import ExitCode, LoglaneError
@@ -26,6 +27,7 @@ for command in APPLY_COMMANDS:
     cli.add_command(command)
 cli.add_command(worker)
 cli.add_command(demo)
+cli.add_command(gateway)
 
 
 def main() -> None:
