@@ -164,6 +164,9 @@ class LoglaneHandler(logging.Handler):
             "enable.idempotence": True,
             "acks": "all",
             "compression.type": "lz4",
+            # The Java client's partitioner, as the gateway and Faust use: a service's events land
+            # on one partition whichever producer wrote them.
+            "partitioner": "murmur2_random",
             "linger.ms": 20,
             "batch.num.messages": 10_000,
             "message.timeout.ms": 0,  # never expire: an expired batch could be overtaken by a later one
