@@ -18,7 +18,7 @@ import requests
 from loglane.errors import ComponentError
 from loglane.settings import port_of
 from loglane.stack import maven
-from loglane.stack.components.kafka import java_command
+from loglane.stack.components.kafka import java_command, kafka_node_names
 from loglane.stack.pins import pin
 from loglane.stack.service import Health, Launch, Service, StackLayout
 
@@ -109,8 +109,7 @@ class Connect(Service):
 
     def __init__(self, layout: StackLayout) -> None:
         super().__init__(layout)
-        kafka_names = ["kafka"] if layout.brokers == 1 else [f"kafka-{n}" for n in range(1, layout.brokers + 1)]
-        self.depends_on = (*kafka_names, "registry")
+        self.depends_on = (*kafka_node_names(layout), "registry")
 
     @property
     def address(self) -> str:

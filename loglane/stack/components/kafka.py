@@ -35,6 +35,13 @@ def kafka_libs(layout: StackLayout, component: str) -> Path:
     )
 
 
+def kafka_node_names(layout: StackLayout) -> tuple[str, ...]:
+    """The stack's Kafka components: `kafka`, or `kafka-1`..`kafka-3` for a quorum."""
+    if layout.brokers == 1:
+        return ("kafka",)
+    return tuple(f"kafka-{n}" for n in range(1, layout.brokers + 1))
+
+
 def java_command(layout: StackLayout, component: str, heap: str, logs_dir: Path, main: str, *args: str) -> list[str]:
     return [
         "java",
@@ -58,7 +65,7 @@ class KafkaNode(Service):
     def __init__(self, layout: StackLayout, node_id: int) -> None:
         super().__init__(layout)
         self.node_id = node_id
-        self.name = "kafka" if layout.brokers == 1 else f"kafka-{node_id}"
+        self.name = kafka_node_names(layout)[node_id - 1]
         base = port_of(self.settings.kafka_bootstrap)
         self.port = base + 100 * (node_id - 1)
         self.controller_port = self.port + 1

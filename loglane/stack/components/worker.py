@@ -8,7 +8,7 @@ import sys
 from confluent_kafka import ConsumerGroupState
 from confluent_kafka.admin import AdminClient
 
-from loglane.stack.components.kafka import _QUIET
+from loglane.stack.components.kafka import _QUIET, kafka_node_names
 from loglane.stack.service import Health, Launch, Service, StackLayout
 
 
@@ -20,8 +20,7 @@ class StreamWorker(Service):
 
     def __init__(self, layout: StackLayout) -> None:
         super().__init__(layout)
-        kafka = ["kafka"] if layout.brokers == 1 else [f"kafka-{n}" for n in range(1, layout.brokers + 1)]
-        self.depends_on = (*kafka, "registry")
+        self.depends_on = (*kafka_node_names(layout), "registry")
 
     @property
     def address(self) -> str:
