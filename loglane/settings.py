@@ -129,6 +129,46 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Seconds Kafka has to acknowledge an event before the request gets 503."
     )
     gateway_linger_ms: int = Field(5, ge=0, description="Producer linger: how long events wait to be batched.")
+    # The stream worker's processing (README, "Processing"; rule files under rules/).
+    pii_hmac_key: SecretStr | None = Field(
+        None, description="Key of the hmac masking action (keyed pseudonyms); required once rules/pii.yaml uses hmac."
+    )
+    stream_metrics_port: int | None = Field(
+        None, ge=1, le=65535,
+        description="Port on 127.0.0.1 where the stream worker serves Prometheus /metrics (unset: not served).",
+    )
+    stream_metrics_log_interval: float = Field(
+        60.0, gt=0, description="Seconds between the stream worker's log lines summing up its counters."
+    )
+    dedup_window: float = Field(
+        600.0, ge=0,
+        description="Seconds within which a repeated event_id, or (tenant, service, timestamp, message), is dropped; 0: off.",
+    )
+    # Alerting (README, "Alerting"): windows of the stream worker's alert agent, and notifications.
+    alerts_step: int = Field(
+        10, ge=1, le=3600,
+        description="Seconds per counting bucket; every rule window is a multiple. Changing it starts new tables.",
+    )
+    alerts_retention: int = Field(
+        7200, ge=60, description="Seconds of counts kept per service: the longest rule window plus its baseline."
+    )
+    alerts_max_delay: float = Field(
+        30.0, gt=0, description="Seconds a partition may be idle before the wall clock closes its windows."
+    )
+    alerts_smtp_host: str = Field("127.0.0.1", description="SMTP server for e-mail alert channels.")
+    alerts_smtp_port: int = Field(25, description="SMTP port.")
+    alerts_smtp_from: str = Field("loglane@localhost", description="Sender of alert e-mails.")
+    alerts_smtp_username: str | None = Field(None, description="SMTP user, if the server wants a login.")
+    alerts_smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    alerts_smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    alerts_notify_timeout: float = Field(10.0, gt=0, description="Seconds one delivery attempt may take.")
+    alerts_notify_attempts: int = Field(5, ge=1, description="Delivery attempts per channel before the dead letter.")
+    alerts_notify_backoff: float = Field(
+        1.0, gt=0, description="Seconds before the first retry; doubles per attempt, at most 60."
+    )
+    alerts_notify_queue: int = Field(
+        1000, ge=1, description="Notifications waiting per channel, at most; beyond, they go to the dead letter."
+    )
 
     @classmethod
     def settings_customise_sources(

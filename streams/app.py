@@ -15,7 +15,9 @@ app = faust.App(
     broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
     processing_guarantee="at_least_once",
     autodiscover=["streams.agents"],
-    store="memory://",  # no tables yet; a persistent store arrives with the first table
+    # Tables (alerting's windows) live in RocksDB under datadir and are rebuilt from their compacted
+    # changelogs on another worker or a wiped disk.
+    store="rocksdb://",
     key_serializer="raw",
     value_serializer="raw",
     web_enabled=False,  # nothing to serve yet; health and metrics are a later issue

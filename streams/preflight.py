@@ -9,6 +9,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from loglane import catalog
 from loglane.settings import Settings
+from streams import alerting, rules
+from streams.app import replication_factor
 from streams.errors import StreamError
 from loglane.avro import AvroWriter
 
@@ -27,10 +29,31 @@ def check(settings: Settings) -> int:
             f"kafka: cannot reach {settings.kafka_bootstrap}: {exc}; is the stack up (`loglane stack up`), "
             "or is LOGLANE_KAFKA_BOOTSTRAP right?"
         ) from exc
-    missing = [catalog.topic(role).name for role in ROLES if catalog.topic(role).name not in metadata.topics]
+    alerts = alerting.enabled()
+    # Every rule file, before Faust starts: a broken one is an error naming file and field.
+    routes = tuple(role for role in rules.load(settings.project_dir, settings.pii_hmac_key).routing.roles
+                   if role not in ROLES)
+    roles = ROLES + routes + (alerting.ROLES if alerts else ())
+    missing = [catalog.topic(role).name for role in roles if catalog.topic(role).name not in metadata.topics]
     if missing:
         raise StreamError(f"kafka: topic(s) {', '.join(missing)} do not exist; create them with `loglane apply`")
     client = SchemaRegistryClient({"url": settings.registry_url})
-    for role in OUTPUT_ROLES:
+    for role in OUTPUT_ROLES + routes + (alerting.OUTPUT_ROLES if alerts else ()):
         AvroWriter(client, catalog.topic(role)).check()
+    raw = catalog.topic("raw")
+    if len(metadata.topics[raw.name].partitions) != raw.partitions:
+        raise StreamError(
+            f"kafka: topic {raw.name} has {len(metadata.topics[raw.name].partitions)} partitions, topics.yaml "
+            f"declares {raw.partitions}; the dedup table follows topics.yaml: run `loglane apply` (it grows them)"
+        )
+    if alerts:
+        partitions = {name: len(topic.partitions) for name, topic in metadata.topics.items()}
+        processed = catalog.topic("processed")
+        if partitions[processed.name] != processed.partitions:
+            raise StreamError(
+                f"kafka: topic {processed.name} has {partitions[processed.name]} partitions, topics.yaml declares "
+                f"{processed.partitions}; the alert tables follow topics.yaml: run `loglane apply` (it grows them)"
+            )
+        replication = replication_factor(len(metadata.brokers))
+        alerting.ensure_ticks_topic(admin, settings, processed.partitions, replication, partitions)
     return len(metadata.brokers)

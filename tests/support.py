@@ -62,7 +62,7 @@ def copy_project(source: Path, dest: Path, suffix: str | None = None) -> Path:
     Topic names get the prefix it-<suffix>., connector files and the template file the suffix
     -<suffix>; the template's pattern, the sinks' index, table and S3 prefix follow, so applying the
     copy never touches the real pipeline's resources or another test's."""
-    for item in ("schemas", "connectors", "opensearch"):
+    for item in ("schemas", "connectors", "opensearch", "rules"):
         shutil.copytree(source / item, dest / item)
     topics = yaml.safe_load((source / "topics.yaml").read_text())
     if suffix is None:

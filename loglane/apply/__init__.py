@@ -1,4 +1,4 @@
-"""Everything as code: topics, schemas, index templates and connectors, planned then applied.
+"""Everything as code: topics, schemas, index templates, connectors and alert rules, planned then applied.
 
 `apply` is `plan` plus doing: both call make_plan; execute only runs the steps it returned."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from loglane.apply import connectors, schemas, templates, topics
+from loglane.apply import connectors, rules, schemas, templates, topics
 from loglane.apply.plan import Plan, Step
 from loglane.apply.project import Project
 from loglane.errors import LoglaneError
@@ -27,6 +27,7 @@ def make_plan(settings: Settings, project: Project) -> Plan:
             *schemas.plan(settings, project.schemas),
             *templates.plan(settings, project.templates),
             *connectors.plan(settings, project.connectors, project.topic_names),
+            *rules.plan(settings, project.rules, project.topic_names.get(rules.ROLE)),
         ]
     )
 

@@ -10,12 +10,14 @@ MASK = "****"
 
 
 class Kind(IntEnum):
-    """Resource kinds in dependency order: connectors need their topics, subjects and templates."""
+    """Resource kinds in dependency order: connectors need their topics, subjects and templates;
+    alert rules are records in a topic."""
 
     TOPIC = 1
     SCHEMA = 2
     TEMPLATE = 3
     CONNECTOR = 4
+    RULE = 5
 
     @property
     def label(self) -> str:
@@ -27,10 +29,11 @@ class Action(Enum):
     UPDATE = "update"
     UNCHANGED = "unchanged"
     REFUSED = "refused"  # declared, but it cannot (partitions down) or must not (incompatible) be applied
+    DELETE = "delete"  # only alert rules: removed from the file, so a tombstone in their topic
 
     @property
     def symbol(self) -> str:
-        return {"create": "+", "update": "~", "unchanged": "=", "refused": "!"}[self.value]
+        return {"create": "+", "update": "~", "unchanged": "=", "refused": "!", "delete": "-"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -108,16 +111,18 @@ class Plan:
 
     @property
     def pending(self) -> tuple[Step, ...]:
-        return tuple(s for s in self.steps if s.action in (Action.CREATE, Action.UPDATE))
+        return tuple(s for s in self.steps if s.action in (Action.CREATE, Action.UPDATE, Action.DELETE))
 
     @property
     def refused(self) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.action is Action.REFUSED)
 
     def summary(self) -> str:
+        deletes = self.count(Action.DELETE)
         return (
             f"Plan: {self.count(Action.CREATE)} to create, {self.count(Action.UPDATE)} to update, "
-            f"{self.count(Action.UNCHANGED)} unchanged, {self.count(Action.REFUSED)} refused."
+            + (f"{deletes} to delete, " if deletes else "")
+            + f"{self.count(Action.UNCHANGED)} unchanged, {self.count(Action.REFUSED)} refused."
         )
 
     def render(self) -> list[str]:

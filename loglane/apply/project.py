@@ -13,9 +13,11 @@ from loglane.apply import connectors, schemas, templates
 from loglane.apply.connectors import ConnectorSpec
 from loglane.apply.schemas import SchemaSpec
 from loglane.apply.templates import TemplateSpec
+from loglane.alerts.rules import RULES_FILE, Limits, Rule, load_rules
 from loglane.apply.topics import MIN_ISR
 from loglane.catalog import TopicSpec, parse_topics
 from loglane.errors import ConfigError
+from loglane.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Project:
     schemas: list[SchemaSpec] = field(default_factory=list)
     templates: list[TemplateSpec] = field(default_factory=list)
     connectors: list[ConnectorSpec] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)  # rules/alerts.yaml
 
     @property
     def topic_names(self) -> dict[str, str]:
@@ -96,13 +99,18 @@ def check(directory: Path, plugins: Collection[str] | None) -> Checked:
     parsed_schemas, schema_errors = _parse_schema_files(directory)
     template_specs, template_errors = templates.load(directory)
     connector_specs, connector_errors = connectors.load(directory)
-    parse_errors = topic_errors + schema_errors + template_errors + connector_errors
+    rules, rule_errors = load_rules(directory, Limits.from_settings(get_settings()))
+    parse_errors = topic_errors + schema_errors + template_errors + connector_errors + rule_errors
     roles = {t.role: t.name for t in topics}
     reference_errors = _topic_references(topics, places, parsed_schemas, directory) + [
         problem for spec in connector_specs for problem in connectors.reference_problems(spec, roles, plugins)
     ]
+    if rules and "alert-rules" not in roles:
+        reference_errors.append(f"{RULES_FILE}: no topic has role 'alert-rules' in topics.yaml to hold the rules")
     with_schemas = [t for t in topics if t.value_schema in parsed_schemas]
-    project = Project(directory, topics, schemas.specs(directory, with_schemas), template_specs, connector_specs)
+    project = Project(
+        directory, topics, schemas.specs(directory, with_schemas), template_specs, connector_specs, rules
+    )
     return Checked(project, parse_errors, reference_errors)
 
 

@@ -37,6 +37,7 @@ def _summary(project: Project) -> str:
     return (
         f"{len(project.topics)} topics, {len(project.schemas)} schemas, "
         f"{len(project.templates)} templates, {len(project.connectors)} connectors"
+        + (f", {len(project.rules)} alert rules" if project.rules else "")
     )
 
 
@@ -75,12 +76,21 @@ def _connect_layer(settings: Settings, project: Project, plugins: set[str]) -> L
     return Layer("connect", errors, summary=f"{len(project.connectors)} connector configs accepted")
 
 
+def _stream_rules_layer(settings: Settings, directory: Path) -> Layer:
+    """The stream worker's rule files (rules/pii.yaml, normalize.yaml, parse.yaml...) and their tests."""
+    from streams import rules  # the stream's own loader: validate accepts exactly what the worker does
+
+    checked = rules.check(directory, settings.pii_hmac_key)
+    return Layer("stream rules", checked.problems, summary=f"{len(checked.files)} files, {checked.tests} tests pass")
+
+
 def validate(settings: Settings, directory: Path, offline: bool) -> list[Layer]:
     # Offline, the class must be one loglane ships; online, Connect's plugin list decides.
     checked = check(directory, REQUIRED_PLUGINS if offline else None)
     layers = [
         Layer("parse", checked.parse_errors, summary=_summary(checked.project)),
         Layer("references", checked.reference_errors),
+        _stream_rules_layer(settings, directory),
     ]
     if offline or checked.errors:
         return layers + [Layer("reachability", ran=False), Layer("connect", ran=False)]

@@ -8,8 +8,10 @@ import traceback
 import click
 
 from loglane import __version__
+from loglane.cli.alerts import alerts_group
 from loglane.cli.apply import COMMANDS as APPLY_COMMANDS
 from loglane.cli.demo import demo
+from loglane.cli.filters import mask_command, parse_command
 from loglane.cli.gateway import gateway
 from loglane.cli.stack import stack
 from loglane.cli.worker import worker
@@ -28,6 +30,9 @@ for command in APPLY_COMMANDS:
 cli.add_command(worker)
 cli.add_command(demo)
 cli.add_command(gateway)
+cli.add_command(alerts_group)
+cli.add_command(mask_command)
+cli.add_command(parse_command)
 
 
 def main() -> None:

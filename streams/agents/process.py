@@ -1,34 +1,71 @@
-"""raw -> processed | deadletter: every raw record becomes exactly one output record."""
+"""raw -> processed (+ routes) | deadletter | nothing (sampled out, repeated): the agent reads,
+calls the pipeline, sends, acks."""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timezone
 from typing import cast
 
 import faust
-from faust.types import EventT
+from faust.types import EventT, TopicT
 
 from loglane import catalog
 from loglane.settings import get_settings
 from streams import pipeline
 from streams.app import app
+from streams.metrics import StreamMetrics
 from streams.stages.types import RawRecord
+from streams.tables import TableSeen, dedup
 
+log = logging.getLogger(__name__)
+settings = get_settings()
 raw_topic = app.topic(catalog.topic("raw").name)
-outputs = {role: app.topic(catalog.topic(role).name) for role in ("processed", "deadletter")}
+metrics = StreamMetrics()
+_outputs: dict[str, TopicT] = {}
+
+
+def output_topic(role: str) -> TopicT:
+    """The topic of a role (processed, deadletter, a route's), created on first use."""
+    if role not in _outputs:
+        _outputs[role] = app.topic(catalog.topic(role).name)
+    return _outputs[role]
 
 
 def record_of(event: EventT[bytes]) -> RawRecord:
     message = event.message
-    return RawRecord(message.topic, message.partition, message.offset, event.key, event.value)
+    # Kafka's timestamp of the record (seconds; None or negative when the producer set none).
+    received = datetime.fromtimestamp(message.timestamp, timezone.utc) if (message.timestamp or 0) > 0 else None
+    return RawRecord(message.topic, message.partition, message.offset, event.key, event.value, received)
 
 
 @app.agent(raw_topic, concurrency=1)
 async def process(stream: faust.StreamT[bytes]) -> None:
-    stages = pipeline.from_settings(get_settings())
-    # Ack by hand, after the output is sent: a record interrupted mid-way (shutdown during a
+    stages = pipeline.from_settings(settings, seen=TableSeen(dedup), metrics=metrics)
+    # Ack by hand, after the outputs are sent: a record interrupted mid-way (shutdown during a
     # registry outage) is not committed, so it is read again. The producer is flushed before commit.
     manual = cast(faust.Stream[bytes], stream).noack()  # StreamT, the interface, lacks noack
     async for event in manual.events():
-        output = await pipeline.handle_until_done(stages, record_of(event))
-        await outputs[output.role].send(key=output.key, value=output.value)
+        for output in await pipeline.handle_until_done(stages, record_of(event)):
+            await output_topic(output.role).send(key=output.key, value=output.value)
         await manual.ack(event)
+
+
+@app.timer(settings.stream_metrics_log_interval)
+async def log_counters() -> None:
+    log.info("stream: %s", metrics.summary())
+
+
+@app.task
+async def serve_metrics() -> None:
+    """Prometheus /metrics on 127.0.0.1:LOGLANE_STREAM_METRICS_PORT, when set; a port in use is
+    logged, not fatal (the log line of log_counters still sums the counters up)."""
+    port = settings.stream_metrics_port
+    if port is None:
+        return
+    try:
+        metrics.serve(port)
+    except OSError as exc:
+        log.error("stream: cannot serve metrics on 127.0.0.1:%d (LOGLANE_STREAM_METRICS_PORT): %s", port, exc)
+        return
+    log.info("stream: metrics on http://127.0.0.1:%d/metrics", port)

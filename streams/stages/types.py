@@ -4,6 +4,7 @@ definition, and the Avro writers check every output against it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -18,7 +19,9 @@ class ErrorKind(StrEnum):
     UNDECODABLE = "undecodable"  # not Confluent wire format, torn, or an Avro body that does not read
     UNKNOWN_SCHEMA = "unknown_schema"  # the registry does not know the schema id
     MISSING_FIELD = "missing_field"  # a mandatory field is empty
-    BAD_TIMESTAMP = "bad_timestamp"  # too far in the future or past
+    # Kept for the records it named: implausible timestamps are now flagged, not dead-lettered
+    # (stages.normalize).
+    BAD_TIMESTAMP = "bad_timestamp"
     INVALID_FIELD = "invalid_field"  # a field holds a value the pipeline cannot normalize
     INTERNAL = "internal"  # a loglane bug tripped on this record: kept to replay after the fix
 
@@ -32,6 +35,7 @@ class RawRecord:
     offset: int
     key: bytes | None
     value: bytes | None
+    timestamp: datetime | None = None  # when Kafka received it (the record's timestamp), if known
 
 
 @dataclass(frozen=True)

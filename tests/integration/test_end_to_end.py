@@ -41,14 +41,23 @@ def applied(stack: Stack) -> None:
 
 
 @pytest.fixture(scope="module")
-def worker(applied: None) -> Iterator[subprocess.Popen]:
-    proc = subprocess.Popen([sys.executable, "-m", "loglane.cli", "worker"], start_new_session=True)
+def worker(applied: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen]:
+    log = tmp_path_factory.mktemp("e2e") / "worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "loglane.cli", "worker"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    # Produce only once its tables are recovered: records arriving during Faust's start-up
+    # recovery can be skipped or duplicated by Faust (README, Processing: known issues).
+    eventually(lambda: proc.poll() is not None or b"Worker ready" in log.read_bytes(), 120, 0.5, "worker ready")
+    assert proc.poll() is None, log.read_text()[-3000:]
     yield proc
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(30)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+    print(f"--- worker log {log}, last lines ---", *log.read_text().splitlines()[-30:], sep="\n")
 
 
 def test_the_working_tree_schemas_are_compatible_with_the_registry(applied: None) -> None:
@@ -90,7 +99,8 @@ def caught_up(settings: Settings, group: str, topic: str) -> bool:
     ends = end_offsets(settings, topic)
     request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in ends])
     committed = admin.list_consumer_group_offsets([request])[group].result(timeout=10)
-    return all(tp.offset >= ends[tp.partition] for tp in committed.topic_partitions)
+    # An empty partition (no key hashes to it) has nothing to commit: caught up by definition.
+    return all(tp.offset >= ends[tp.partition] or ends[tp.partition] == 0 for tp in committed.topic_partitions)
 
 
 @pytest.mark.slow
@@ -175,14 +185,11 @@ def test_ten_thousand_events_reach_every_sink_once_and_bad_input_reaches_dead_le
         assert "ada.lovelace@example.org" not in stored
         assert stored.startswith("password reset requested by ")
 
-    # Replay: the same events again add no duplicate to OpenSearch or PostgreSQL.
+    # Replay: the same events again add no duplicate to OpenSearch or PostgreSQL. The stream drops
+    # the repeats it still remembers (dedup window); any it forgot, the sinks upsert by event_id.
     processed = catalog.topic("processed").name
-    processed_before = sum(end_offsets(settings, processed).values())
     produce_all()
-    eventually(
-        lambda: sum(end_offsets(settings, processed).values()) >= processed_before + VALID,
-        240, 2, "replayed events processed",
-    )
+    eventually(lambda: caught_up(settings, settings.stream_app_id, raw), 240, 2, "the stream read the replay")
     for connector in ("opensearch-logs", "postgres-logs"):
         eventually(lambda c=connector: caught_up(settings, f"connect-{c}", processed), 240, 2, f"{connector} caught up")
     assert opensearch_count() == VALID

@@ -32,3 +32,10 @@ def test_samples_span_services_within_a_trace_and_mix_levels() -> None:
 def test_invalid_events_still_fit_the_schema() -> None:
     for _, event in invalid_events():
         assert fastavro.validate(event, LOG_EVENT, raise_errors=True)
+
+
+def test_no_two_sample_events_look_like_repeats_to_the_stream() -> None:
+    # The stream drops a second (tenant, service, timestamp, message) within its dedup window.
+    events = sample_events(10_000, seed=9)
+    keys = {(e["service"], e["timestamp"], e["message"]) for e in events}
+    assert len(keys) == len(events)

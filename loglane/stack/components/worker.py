@@ -30,7 +30,16 @@ class StreamWorker(Service):
         return Launch([sys.executable, "-m", "loglane.cli", "worker"])
 
     def probe(self) -> Health:
-        """Ready once its consumer group is stable with a member: it owns partitions and reads."""
+        """Ready once Faust says so (tables recovered) and its consumer group is stable with a member.
+
+        Faust 0.15.3 can skip records that arrive while it recovers tables (README, Known issues),
+        so the demo produces only after this."""
+        try:
+            log = self.log_path.read_bytes()
+        except OSError:
+            log = b""
+        if b"Worker ready" not in log[log.rfind(b"=== loglane: starting worker") :]:
+            return Health(False, "worker not ready yet (recovering tables)")
         group = self.settings.stream_app_id
         admin = AdminClient({"bootstrap.servers": self.settings.kafka_bootstrap, "log_level": 0}, logger=_QUIET)
         try:

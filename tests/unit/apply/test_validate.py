@@ -28,8 +28,9 @@ def test_the_projects_own_files_are_valid(project: Path) -> None:
     code, lines = validate(project)
     assert code == 0, lines
     assert lines == [
-        "parse: ok (6 topics, 3 schemas, 1 templates, 3 connectors)",
+        "parse: ok (11 topics, 6 schemas, 1 templates, 4 connectors, 4 alert rules)",
         "references: ok",
+        "stream rules: ok (5 files, 28 tests pass)",
         "reachability: skipped (--offline)",
         "connect: skipped (--offline)",
         "valid (exit 0)",
@@ -40,7 +41,7 @@ def test_every_error_is_reported_with_what_it_is_about_and_exit_78(project: Path
     topics = yaml.safe_load((project / "topics.yaml").read_text())
     topics["topics"][0]["partitions"] = 0
     topics["topics"][1]["value_schema"] = "missing.avsc"
-    topics["topics"][2]["retention"] = "7d"
+    topics["topics"][3]["retention"] = "7d"
     (project / "topics.yaml").write_text(yaml.safe_dump(topics))
     schema = json.loads((project / "schemas" / "log_event.avsc").read_text())
     next(f for f in schema["fields"] if f["name"] == "level")["type"] = "strng"
@@ -55,7 +56,7 @@ def test_every_error_is_reported_with_what_it_is_about_and_exit_78(project: Path
     assert code == 78
     errors = [line.strip() for line in lines if line.startswith("  ")]
     assert errors[0] == "topics.yaml: topics[0] (logs.raw): 'partitions' must be a positive integer, not 0"
-    assert errors[1].startswith("topics.yaml: topics[2] (logs.deadletter): unknown keys ['retention']")
+    assert errors[1].startswith("topics.yaml: topics[3] (logs.deadletter): unknown keys ['retention']")
     assert errors[2].startswith('schemas/log_event.avsc: field "level": ')
     assert errors[3] == "opensearch/logs-template.json: missing template (an index template needs both)"
     assert errors[4] == "topics.yaml: topics[1] (logs.processed): value_schema: no file schemas/missing.avsc"
@@ -64,6 +65,20 @@ def test_every_error_is_reported_with_what_it_is_about_and_exit_78(project: Path
     assert lines[0] == "parse: 4 error(s)"
     assert "references: 2 error(s)" in lines
     assert lines[-1] == "invalid (exit 78)"
+
+
+def test_the_stream_rule_files_are_checked_with_their_tests(project: Path) -> None:
+    pii = project / "rules" / "pii.yaml"
+    pii.write_text(pii.read_text().replace("action: mask", "action: scramble", 1) + "  - {input: x@y.io, output: x@y.io}\n")
+    (project / "rules" / "parse.yaml").write_text("patterns: [{name: bad, type: regex, regex: '(?P<a>x)', level: {group: b}}]\n")
+
+    code, lines = validate(project)
+
+    assert code == 78
+    assert "stream rules: 2 error(s)" in lines
+    errors = [line.strip() for line in lines if line.startswith("  ")]
+    assert errors[0].startswith("rules/pii.yaml: defaults.action: Input should be 'mask', 'hmac' or 'drop'")
+    assert errors[1] == "rules/parse.yaml: patterns[0].regex: level.group: no group 'b' in the regex; groups: a"
 
 
 def test_an_invalid_file_outranks_an_unreachable_service() -> None:

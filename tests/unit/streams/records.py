@@ -12,6 +12,10 @@ from typing import Any
 import fastavro
 
 from loglane.catalog import schema_text
+from loglane.settings import get_settings
+from streams import rules
+from streams.rules import Rules
+from streams.stages.dedup import Deduplicator
 from streams.pipeline import Pipeline
 from streams.stages.decode import SchemaSource, parse
 
@@ -21,6 +25,7 @@ PROCESSED = parse(schema_text("processed_log_event.avsc"))
 DEAD_LETTER = parse(schema_text("dead_letter.avsc"))
 SCHEMA_ID = 42
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+RULES = rules.load(get_settings().project_dir)  # the project's own rules/
 
 
 def log_event(**changes: Any) -> dict[str, Any]:
@@ -67,8 +72,12 @@ class Capture:
         return wire(value, 1, self.schema)
 
 
-def build_pipeline(schemas: SchemaSource | None = None) -> tuple[Pipeline, Capture, Capture]:
-    """A pipeline on a dict of schemas, capturing what it writes, its clock stopped at NOW."""
+def build_pipeline(
+    schemas: SchemaSource | None = None, rules: Rules = RULES, dedup: Deduplicator | None = None
+) -> tuple[Pipeline, Capture, Capture]:
+    """A pipeline on a dict of schemas, capturing what it writes (processed and every route's
+    records in one capture, dead letters in another), its clock stopped at NOW."""
     processed, dead = Capture(PROCESSED), Capture(DEAD_LETTER)
-    stages = Pipeline(schemas or {SCHEMA_ID: LOG_EVENT_TEXT}, LOG_EVENT, processed, dead, clock=lambda: NOW)
+    writers = {"processed": processed, "deadletter": dead, **{role: processed for role in rules.routing.roles}}
+    stages = Pipeline(schemas or {SCHEMA_ID: LOG_EVENT_TEXT}, LOG_EVENT, writers, rules, dedup, clock=lambda: NOW)
     return stages, processed, dead

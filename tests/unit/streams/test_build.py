@@ -5,14 +5,16 @@ import fastavro
 from loglane import __version__
 from streams.stages.build import dead_letter, processed
 from streams.stages.types import ErrorKind, RawRecord, Rejection
-from streams.stages.validate import validate
-from tests.unit.streams.records import DEAD_LETTER, NOW, PROCESSED, log_event
+from streams.stages.normalize import normalize
+from tests.unit.streams.records import DEAD_LETTER, NOW, PROCESSED, RULES, log_event
 
 RECORD = RawRecord("logs.raw", 3, 1207, b"checkout", b"\x00raw-bytes")
 
 
 def test_processed_is_flat_and_fits_its_schema() -> None:
-    event = validate(log_event(exception={"type": "Declined", "message": "card declined", "stack": "at pay()"}), NOW)
+    event = normalize(
+        log_event(exception={"type": "Declined", "message": "card declined", "stack": "at pay()"}), NOW, RULES.normalize
+    )
     assert isinstance(event, dict)
     record = processed(event, 2, RECORD, NOW)
     assert fastavro.validate(record, PROCESSED, raise_errors=True)
@@ -25,7 +27,7 @@ def test_processed_is_flat_and_fits_its_schema() -> None:
 
 
 def test_an_event_without_exception_has_empty_exception_columns() -> None:
-    event = validate(log_event(), NOW)
+    event = normalize(log_event(), NOW, RULES.normalize)
     assert isinstance(event, dict)
     record = processed(event, 0, RECORD, NOW)
     assert fastavro.validate(record, PROCESSED, raise_errors=True)
