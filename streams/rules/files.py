@@ -3,17 +3,30 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from loglane.errors import ConfigError
 
 RULES_DIR = "rules"
 M = TypeVar("M", bound=BaseModel)
 
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from exc
+    return value
+
+
+# A pattern checked when the rule file loads, so a bad one names its file and field.
+Regex = Annotated[str, AfterValidator(_regex)]
 
 class RuleModel(BaseModel):
     """Base of every rule-file model: frozen, and an unknown key is an error, not ignored."""

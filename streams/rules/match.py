@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import Field, field_validator
 
-from streams.rules.files import RuleModel
+from streams.rules.files import Regex, RuleModel
 from streams.rules.normalize import LEVELS
 from streams.stages.types import LogEvent
-
-
-def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a regular expression: {exc}") from exc
-    return value
 
 
 class Match(RuleModel):
@@ -27,7 +19,7 @@ class Match(RuleModel):
     environment: list[str] | None = None
     service: list[str] | None = None
     level: list[str] | None = Field(None, description="level names after normalization: TRACE ... FATAL")
-    message: Annotated[str, AfterValidator(_regex)] | None = None
+    message: Regex | None = None
 
     @field_validator("level")
     @classmethod

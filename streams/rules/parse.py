@@ -7,9 +7,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
-from streams.rules.files import RuleModel, load_model
+from streams.rules.files import Regex, RuleModel, load_model
 
 FILE = "parse.yaml"
 NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -27,15 +27,6 @@ class LevelReading(StrEnum):
     HTTP_STATUS = "http_status"  # 5xx ERROR, 4xx WARN, else INFO
 
 
-def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a regular expression: {exc}") from exc
-    return value
-
-
-Regex = Annotated[str, AfterValidator(_regex)]
 
 
 class LevelFrom(RuleModel):
