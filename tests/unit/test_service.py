@@ -10,6 +10,7 @@ import pytest
 
 from loglane.errors import ComponentError
 from loglane.settings import Settings
+from loglane.stack.components.kafka import new_cluster_id
 from loglane.stack.service import Health, Launch, Service, StackLayout, port_open
 
 
@@ -87,3 +88,9 @@ def test_a_recycled_pid_is_not_mistaken_for_ours(layout: StackLayout) -> None:
     server.dir.mkdir(parents=True)
     server.pid_path.write_text("1 12345\n")  # pid 1 exists, but did not start at that time
     assert server.pid() is None
+
+
+def test_cluster_ids_never_look_like_an_option() -> None:
+    ids = [new_cluster_id() for _ in range(5000)]  # 1 in 64 raw ids would start with '-'
+    assert not any(i.startswith("-") for i in ids)
+    assert all(len(i) == 22 for i in ids)

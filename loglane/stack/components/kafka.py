@@ -35,6 +35,15 @@ def kafka_libs(layout: StackLayout, component: str) -> Path:
     )
 
 
+def new_cluster_id() -> str:
+    """Kafka's own form (base64url of a random UUID), never starting with '-', which the storage
+    tool's argument parser would take for an option (Kafka's Uuid.randomUuid skips those too)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def kafka_node_names(layout: StackLayout) -> tuple[str, ...]:
     """The stack's Kafka components: `kafka`, or `kafka-1`..`kafka-3` for a quorum."""
     if layout.brokers == 1:
@@ -92,7 +101,7 @@ class KafkaNode(Service):
         path = self.layout.state / "kafka-cluster.id"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())
+            path.write_text(new_cluster_id())
         return path.read_text().strip()
 
     def prepare(self) -> None:
