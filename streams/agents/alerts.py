@@ -32,7 +32,7 @@ from loglane.alerts.windows import Engine, WindowConfig, sighting_of
 from loglane.avro import AvroWriter, RegistryUnavailable
 from loglane.settings import get_settings
 from streams import alerting
-from streams.app import app
+from streams.app import app, offsets
 from streams.registry import RegistrySchemas
 from streams.stages.decode import decode, parse
 from streams.stages.types import Rejection
@@ -79,9 +79,9 @@ if alerting.enabled():
     )
     engine = Engine(alerting.FaustStore(counts, states), rulebook.rules, config)
 
-    source = app.topic(processed.name, ticks_name)
+    source = app.topic(processed.name, ticks_name, acks=False)  # committed by `offsets`
     ticks = app.topic(ticks_name)
-    alerts_topic = app.topic(catalog.topic("alerts").name)
+    alerts_topic = app.topic(catalog.topic("alerts").name, acks=False)
     dead_letters = app.topic(catalog.topic("deadletter.notify").name)
 
     registry = SchemaRegistryClient({"url": settings.registry_url})
@@ -140,6 +140,8 @@ if alerting.enabled():
         await rulebook.ready.wait()
         live = False
         async for event in stream.events():
+            if not await offsets.admit(event.message):
+                continue
             message, now = event.message, _millis()
             if message.topic == ticks_name:
                 engine.tick(message.partition, now)
@@ -153,19 +155,23 @@ if alerting.enabled():
                 live = True
                 log.info("alerts: evaluating %d rule(s) on event time (step %ds, grace per rule, idle after %gs)",
                          len(rulebook.rules()), settings.alerts_step, settings.alerts_max_delay)
+            offsets.done(message)
 
     @app.agent(alerts_topic, concurrency=1)
     async def notify(stream: faust.StreamT[bytes]) -> None:
         await rulebook.ready.wait()
         async for event in stream.events():
             message = event.message
+            if not await offsets.admit(message):
+                continue
             alert = await _retrying("decode alert", lambda: decode(event.value, schemas, alert_reader))
             if isinstance(alert, Rejection):
                 log.warning("alerts: skipped %s[%d]@%d: %s", message.topic, message.partition, message.offset,
                             alert.reason)
-                continue
-            await notifier.submit(
-                Notification(alert, event.value, event.key, message.topic, message.partition, message.offset)
-            )
+            else:
+                await notifier.submit(
+                    Notification(alert, event.value, event.key, message.topic, message.partition, message.offset)
+                )
+            offsets.done(message)
 else:
     log.info("alerts: off (topics.yaml has no role %s)", " / ".join(alerting.ROLES))

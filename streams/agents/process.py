@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import cast
 
 import faust
 from faust.types import EventT, TopicT
@@ -13,14 +12,14 @@ from faust.types import EventT, TopicT
 from loglane import catalog
 from loglane.settings import get_settings
 from streams import pipeline
-from streams.app import app
+from streams.app import app, offsets
 from streams.metrics import StreamMetrics
 from streams.stages.types import RawRecord
 from streams.tables import TableSeen, dedup
 
 log = logging.getLogger(__name__)
 settings = get_settings()
-raw_topic = app.topic(catalog.topic("raw").name)
+raw_topic = app.topic(catalog.topic("raw").name, acks=False)
 metrics = StreamMetrics()
 _outputs: dict[str, TopicT] = {}
 
@@ -42,13 +41,14 @@ def record_of(event: EventT[bytes]) -> RawRecord:
 @app.agent(raw_topic, concurrency=1)
 async def process(stream: faust.StreamT[bytes]) -> None:
     stages = pipeline.from_settings(settings, seen=TableSeen(dedup), metrics=metrics)
-    # Ack by hand, after the outputs are sent: a record interrupted mid-way (shutdown during a
-    # registry outage) is not committed, so it is read again. The producer is flushed before commit.
-    manual = cast(faust.Stream[bytes], stream).noack()  # StreamT, the interface, lacks noack
-    async for event in manual.events():
+    async for event in stream.events():
+        if not await offsets.admit(event.message):
+            continue  # processed already, or to be read again after a hole (streams.offsets)
         for output in await pipeline.handle_until_done(stages, record_of(event)):
             await output_topic(output.role).send(key=output.key, value=output.value)
-        await manual.ack(event)
+        # Done only now: a record interrupted mid-way (shutdown during a registry outage) is not
+        # committed, so it is read again.
+        offsets.done(event.message)
 
 
 @app.timer(settings.stream_metrics_log_interval)

@@ -47,8 +47,8 @@ def worker(applied: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         proc = subprocess.Popen(
             [sys.executable, "-m", "loglane.cli", "worker"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    # Produce only once its tables are recovered: records arriving during Faust's start-up
-    # recovery can be skipped or duplicated by Faust (README, Processing: known issues).
+    # Ready before producing, so the timeouts measure processing, not start-up (records produced
+    # during start-up are covered by test_restart).
     eventually(lambda: proc.poll() is not None or b"Worker ready" in log.read_bytes(), 120, 0.5, "worker ready")
     assert proc.poll() is None, log.read_text()[-3000:]
     yield proc

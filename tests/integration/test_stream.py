@@ -88,8 +88,8 @@ def worker(project: Project, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]
             [sys.executable, "-m", "loglane.cli", "worker", "-l", "info"],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    # Produce only once its tables are recovered: records arriving during Faust's start-up
-    # recovery can be skipped or duplicated by Faust (README, Processing: known issues).
+    # Ready before producing, so a test's timeouts measure processing, not start-up (records
+    # produced during start-up are covered by test_restart).
     eventually(lambda: proc.poll() is not None or b"Worker ready" in log.read_bytes(), 120, 0.5, "worker ready")
     yield proc
     os.killpg(proc.pid, signal.SIGTERM)

@@ -32,8 +32,7 @@ class StreamWorker(Service):
     def probe(self) -> Health:
         """Ready once Faust says so (tables recovered) and its consumer group is stable with a member.
 
-        Faust 0.15.3 can skip records that arrive while it recovers tables (README, Known issues),
-        so the demo produces only after this."""
+        Records produced earlier are not lost (streams/offsets.py); they just wait for it."""
         try:
             log = self.log_path.read_bytes()
         except OSError:

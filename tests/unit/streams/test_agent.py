@@ -16,6 +16,8 @@ def test_the_agent_sends_each_output_once_to_the_topic_of_its_role(monkeypatch: 
     monkeypatch.setattr(pipeline, "from_settings", lambda settings, **injected: stages)
     sent = {role: AsyncMock() for role in ("processed", "deadletter", "alert-candidates")}
     monkeypatch.setattr(agent, "output_topic", lambda role: SimpleNamespace(send=sent[role]))
+    # In order by construction here; the guard's own decisions are tested in test_offsets.
+    monkeypatch.setattr(agent.offsets, "admit", AsyncMock(return_value=True))
 
     async def run() -> None:
         async with agent.process.test_context() as tested:
