@@ -10,6 +10,8 @@ partitions are assigned:
 
 - the next offset: process it (`admit` says True), then `done` once its outputs are sent;
 - an offset already passed (a re-delivery after a seek or a restart): let go;
+- work a record started that goes on after it (a notification's retries) is `hold`-ed until
+  `release`, and no commit passes it meanwhile;
 - an offset past the next one: records were not delivered. If they exist, seek back to the next
   offset and let go of what arrives until the re-read comes (a watchdog seeks again when Faust's
   fetch loop swallowed the re-read); offsets that do not exist (compaction, transaction markers)
@@ -56,6 +58,12 @@ def judge(cursor: Cursor, offset: int) -> tuple[Verdict, Cursor]:
     return Verdict.HOLE, replace(cursor, rewinding=True)
 
 
+def committable(done: int, held: set[int]) -> int:
+    """The offset a partition may commit: after the last record done, unless a record's work is still
+    held (then that record's own offset, so it is read again after a crash)."""
+    return min(done, *held) if held else done
+
+
 class OffsetGuard:
     """For one Faust app: `admit` each record an agent receives, `done` when its outputs are sent;
     its topics are declared with acks=False."""
@@ -66,6 +74,7 @@ class OffsetGuard:
         self._cursors: dict[TP, Cursor] = {}
         self._sought_at: dict[TP, float] = {}  # when the last seek back of a rewinding partition was
         self._done: dict[TP, int] = {}  # per partition: the offset after the last record done
+        self._held: dict[TP, set[int]] = {}  # done, but work it started is still under way
         self._committed: dict[TP, int] = {}
         self._assignments = 0  # a lookup that straddles a new assignment is done again
         self._lookup: Consumer | None = None
@@ -102,6 +111,15 @@ class OffsetGuard:
     def done(self, message: Message) -> None:
         self._done[message.tp] = message.offset + 1
 
+    def hold(self, message: Message) -> None:
+        """Work the record started goes on after `done` (a notification's deliveries): no commit
+        reaches its offset before `release`."""
+        self._held.setdefault(message.tp, set()).add(message.offset)
+
+    def release(self, tp: TP, offset: int) -> None:
+        self._held.get(tp, set()).discard(offset)
+
+
     async def reseek(self) -> None:
         """Seek again where a re-read has not come: Faust's fetch loop drops records below the
         offset it last delivered, so a seek that raced it is lost."""
@@ -112,8 +130,9 @@ class OffsetGuard:
 
     async def commit(self, only: set[TP] | None = None) -> None:
         async with self._lock:
-            offsets = {tp: offset for tp, offset in self._done.items()
-                       if (only is None or tp in only) and self._committed.get(tp) != offset}
+            offsets = {tp: committable(done, self._held.get(tp, set())) for tp, done in self._done.items()
+                       if only is None or tp in only}
+            offsets = {tp: offset for tp, offset in offsets.items() if self._committed.get(tp) != offset}
             if not offsets:
                 return
             # Outputs first: a committed offset never stands for an output still in a buffer.
@@ -136,6 +155,7 @@ class OffsetGuard:
         self._cursors.clear()
         self._sought_at.clear()
         self._done.clear()
+        self._held.clear()
         self._committed.clear()
 
     async def _on_shutdown(self, sender: Any, **_: Any) -> None:

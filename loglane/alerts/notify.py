@@ -1,7 +1,10 @@
 """Notifications: each alert goes to each of its channels, through one bounded queue and one task per
 channel, so a slow or dead channel delays only itself; submitting never waits. A delivery is retried
 with exponential backoff; when a channel refuses it for good, keeps failing, or its queue is full,
-the alert goes to the notification dead-letter topic with the channel and the reason."""
+the alert goes to the notification dead-letter topic with the channel and the reason. `settled` is
+called once every channel of a notification is done with it (delivered or dead-lettered), so the
+worker commits an alert's offset only then: a worker killed with notifications queued sends them
+again after its restart."""
 
 from __future__ import annotations
 
@@ -65,6 +68,7 @@ class Undelivered:
 
 Deliver = Callable[[Channel, Mapping[str, Any]], Awaitable[None]]
 DeadLetter = Callable[[Undelivered], Awaitable[None]]
+Settled = Callable[[Notification], None]
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,11 @@ class _Lane:
 class Notifier:
     def __init__(self, channels: Callable[[str], Channel | None], deliver: Deliver, dead_letter: DeadLetter,
                  queue_size: int = 1000, retry: RetryPolicy = RetryPolicy(),
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 settled: Settled = lambda notification: None) -> None:
         self._channels = channels
+        self._settled = settled
+        self._unsettled: dict[int, int] = {}  # by id(): channels still working on each notification
         self._deliver = deliver
         self._dead_letter = dead_letter
         self._queue_size = queue_size
@@ -112,6 +119,7 @@ class Notifier:
 
     async def submit(self, notification: Notification) -> None:
         """Queue the alert for each of its channels; returns at once (a dead letter is only produced)."""
+        queued = 0
         for name in notification.alert.get("channels") or ():
             if self._channels(name) is None:
                 await self._give_up(notification, name, DeadLetterKind.UNKNOWN_CHANNEL,
@@ -120,10 +128,22 @@ class Notifier:
             lane = self._lane(name)
             try:
                 lane.queue.put_nowait(notification)
+                queued += 1
             except asyncio.QueueFull:
                 await self._give_up(notification, name, DeadLetterKind.QUEUE_FULL,
                                     f'channel "{name}": {lane.queue.qsize()} notifications already waiting '
                                     f"(LOGLANE_ALERTS_NOTIFY_QUEUE); this one was not sent")
+        if queued:
+            self._unsettled[id(notification)] = queued  # alive until settled: it sits in the queues
+        else:
+            self._settled(notification)
+
+    def _settle(self, notification: Notification) -> None:
+        left = self._unsettled.pop(id(notification)) - 1
+        if left:
+            self._unsettled[id(notification)] = left
+        else:
+            self._settled(notification)
 
     def _lane(self, name: str) -> _Lane:
         lane = self._lanes.get(name)
@@ -146,6 +166,7 @@ class Notifier:
                                     f'channel "{name}": internal error (a loglane bug; see the worker log)')
             finally:
                 lane.queue.task_done()
+            self._settle(notification)  # not when cancelled: a stop leaves it unsettled, read again
 
     async def _send(self, name: str, lane: _Lane, notification: Notification) -> None:
         what = headline(notification.alert)

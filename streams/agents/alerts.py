@@ -21,7 +21,7 @@ from typing import Any
 
 import faust
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from faust.types import EventT
+from faust.types import TP, EventT
 
 from loglane import catalog
 from loglane.alerts.notify import (
@@ -100,6 +100,7 @@ if alerting.enabled():
     notifier = Notifier(
         rulebook.channel, deliverer, _dead_letter, settings.alerts_notify_queue,
         RetryPolicy(settings.alerts_notify_attempts, settings.alerts_notify_backoff),
+        settled=lambda done: offsets.release(TP(done.topic, done.partition), done.offset),
     )
 
     @app.task
@@ -169,6 +170,7 @@ if alerting.enabled():
                 log.warning("alerts: skipped %s[%d]@%d: %s", message.topic, message.partition, message.offset,
                             alert.reason)
             else:
+                offsets.hold(message)  # until every channel delivered it or dead-lettered it
                 await notifier.submit(
                     Notification(alert, event.value, event.key, message.topic, message.partition, message.offset)
                 )

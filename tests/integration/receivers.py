@@ -1,5 +1,6 @@
 """Local receivers for alert notifications, bound to 127.0.0.1 on a free port, each on its own thread:
-an HTTP server that records JSON posts by path (and answers 500 on /fail), and a minimal SMTP server
+an HTTP server that records JSON posts by path (and answers 500 on the paths in `failing`, /fail
+unless changed), and a minimal SMTP server
 that records each message."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 class HttpReceiver:
     def __init__(self) -> None:
         self.posts: list[tuple[str, Any]] = []
+        self.failing = {"/fail"}
         self.lock = threading.Lock()
         receiver = self
 
@@ -27,7 +29,7 @@ class HttpReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.lock:
                     receiver.posts.append((self.path, json.loads(body)))
-                status = 500 if self.path == "/fail" else 200
+                status = 500 if self.path in receiver.failing else 200
                 self.send_response(status)
                 self.end_headers()
                 self.wfile.write(b"ok" if status == 200 else b"failing on purpose")

@@ -6,7 +6,8 @@ own app id, ProcessedLogEvents produced straight to the copy's processed topic.
   server (local receivers started here) get both notifications, a failing channel's go to the
   dead-letter topic, and the alert row lands in PostgreSQL with its fired and resolved times.
 - A worker killed (SIGKILL) mid-window and restarted on an empty disk recovers the window's counts
-  from the changelog: a rule fires that needs counts from before and after the kill."""
+  from the changelog: a rule fires that needs counts from before and after the kill.
+- A worker killed while a notification is still being retried: the next worker sends it."""
 
 from __future__ import annotations
 
@@ -57,6 +58,16 @@ channels:
   hook: {{type: webhook, url: "{hook}"}}
 rules:
   - name: checkout-again
+    scope: {{service: checkout}}
+    condition: {{count: {{level: ERROR, window: 10s, grace: 2s, above: 5}}}}
+    channels: [hook]
+"""
+
+NOTIFY_RULES = """
+channels:
+  hook: {{type: webhook, url: "{hook}"}}
+rules:
+  - name: checkout-notify
     scope: {{service: checkout}}
     condition: {{count: {{level: ERROR, window: 10s, grace: 2s, above: 5}}}}
     channels: [hook]
@@ -342,3 +353,43 @@ def test_a_worker_killed_mid_window_recovers_its_counts_from_the_changelog(
     fired = alerts[0]
     assert (fired["window_start"], fired["window_end"]) == (start, start + timedelta(minutes=1))
     assert len(fired["sample_event_ids"]) == 5  # at most 5 per alert
+
+
+def test_a_notification_still_retried_when_the_worker_is_killed_is_sent_by_the_next_worker(
+    project: Project, settings: Settings, app_id: str, tmp_path: Path
+) -> None:
+    # Arrange: the webhook fails until the first worker is gone; deliveries retry for minutes.
+    http = HttpReceiver()
+    http.failing.add("/hook")
+    topics = prepare(project, NOTIFY_RULES.format(hook=http.url("/hook")))
+    env = {"LOGLANE_ALERTS_NOTIFY_ATTEMPTS": "20", "LOGLANE_ALERTS_NOTIFY_BACKOFF": "1"}
+    with serving(http):
+        first = Worker(project, app_id, tmp_path / "home-1", tmp_path / "worker-1.log", env)
+        try:
+            first.wait_ready()
+            produce(settings, project, topics["processed"],
+                    [processed_event("checkout", "ERROR", datetime.now(timezone.utc)) for _ in range(10)])
+            # Four failed attempts (1 + 2 + 4 s of backoff): the worker committed more than once since.
+            eventually(lambda: len(http.received("/hook")) >= 4, 120, 0.5, f"failed attempts; log:\n{first.tail()}")
+            # Counting is committed (so nothing fires again); the alert's offset is held by its retries.
+            eventually(lambda: committed_to_end(settings, app_id, topics["processed"]), 30, 0.5, "counted")
+            assert not committed_to_end(settings, app_id, topics["alerts"])
+            first.kill()
+        finally:
+            first.stop()
+        failed_attempts = len(http.received("/hook"))
+        http.failing.discard("/hook")
+
+        # Act: the next worker, on an empty disk.
+        second = Worker(project, app_id, tmp_path / "home-2", tmp_path / "worker-2.log", env)
+        try:
+            second.wait_ready(timeout=240)
+            delivered = eventually(lambda: http.received("/hook")[failed_attempts:], 90, 0.5,
+                                   f"the notification, sent by the next worker; log:\n{second.tail()}")
+        finally:
+            second.stop()
+
+    # Verify: the one alert that fired, delivered after the restart; it did not fire twice.
+    fired = [a for a in read_all(settings, topics["alerts"], timeout=3) if a["state"] == "fired"]
+    assert len(fired) == 1
+    assert delivered[0]["alert_id"] == fired[0]["alert_id"] and delivered[0]["state"] == "fired"

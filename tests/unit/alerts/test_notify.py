@@ -64,7 +64,7 @@ class Receiver:
 
 
 def run(receiver: Receiver, notifications: list[Notification], queue_size: int = 10,
-        attempts: int = 3) -> tuple[list[Undelivered], list[float], Notifier]:
+        attempts: int = 3, settled: list[Notification] | None = None) -> tuple[list[Undelivered], list[float], Notifier]:
     dead: list[Undelivered] = []
     slept: list[float] = []
 
@@ -75,7 +75,8 @@ def run(receiver: Receiver, notifications: list[Notification], queue_size: int =
         slept.append(seconds)
 
     async def go() -> Notifier:
-        notifier = Notifier(CHANNELS.get, receiver, dead_letter, queue_size, RetryPolicy(attempts, 0.5), sleep)
+        notifier = Notifier(CHANNELS.get, receiver, dead_letter, queue_size, RetryPolicy(attempts, 0.5), sleep,
+                            settled=(settled if settled is not None else []).append)
         for item in notifications:
             await notifier.submit(item)
         await notifier.drain(5)
@@ -106,6 +107,31 @@ def test_a_failing_delivery_is_retried_with_backoff_then_dead_lettered() -> None
     assert [(d.channel, d.kind) for d in dead] == [("hook", DeadLetterKind.FAILED)]
     assert dead[0].reason == 'channel "hook" (webhook http://127.0.0.1:9/hook): HTTP 503 (after 3 attempts)'
     assert notifier.stats()["hook"].dead_lettered == 1
+
+
+def test_a_notification_is_settled_once_every_channel_delivered_or_dead_lettered_it() -> None:
+    settled: list[Notification] = []
+    delivered, refused, unknown = (notification(channels=("hook", "mail")), notification(channels=("slow",)),
+                                   notification(channels=("nowhere",)))
+    dead, _, _ = run(Receiver(permanent={"slow"}), [delivered, refused, unknown], settled=settled)
+    assert [d.kind for d in dead] == [DeadLetterKind.UNKNOWN_CHANNEL, DeadLetterKind.REFUSED]
+    assert sorted(map(id, settled)) == sorted(map(id, [delivered, refused, unknown]))  # each once
+
+
+def test_a_notification_still_queued_is_not_settled() -> None:
+    settled: list[Notification] = []
+
+    async def go() -> None:
+        async def dead_letter(_: Undelivered) -> None: ...
+
+        notifier = Notifier(CHANNELS.get, Receiver(delays={"slow": 5}), dead_letter, 10, RetryPolicy(1, 0.1),
+                            settled=settled.append)
+        await notifier.submit(notification(channels=("slow", "hook")))
+        await asyncio.sleep(0.1)  # hook delivered, slow still at it
+        await notifier.close()
+
+    asyncio.run(go())
+    assert settled == []
 
 
 def test_a_refusal_for_good_is_not_retried() -> None:

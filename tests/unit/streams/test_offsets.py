@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.offsets import Cursor, Verdict, judge
+from streams.offsets import Cursor, Verdict, committable, judge
 
 
 def run(start: int, delivered: list[int]) -> tuple[list[int], list[int]]:
@@ -42,3 +42,8 @@ def test_should_let_go_of_everything_past_the_hole_until_the_re_read_comes() -> 
 
 def test_should_see_a_later_hole_once_the_first_is_filled() -> None:
     assert run(0, [0, 2, 0, 1, 2, 5, 3, 4, 5]) == ([0, 1, 2, 3, 4, 5], [2, 5])
+
+
+def test_should_commit_up_to_the_last_record_done_unless_one_is_still_held() -> None:
+    assert committable(10, set()) == 10
+    assert committable(10, {7, 9}) == 7  # 7's notifications are still being delivered
