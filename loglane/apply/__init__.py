@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from loglane.apply import connectors, rules, schemas, templates, topics
+from loglane.apply import connectors, schemas, templates, topics
 from loglane.apply.plan import Plan, Step
 from loglane.apply.project import Project
+from loglane.apply.records import ALERT_RULES
 from loglane.errors import LoglaneError
 from loglane.settings import Settings
 
@@ -27,7 +28,7 @@ def make_plan(settings: Settings, project: Project) -> Plan:
             *schemas.plan(settings, project.schemas),
             *templates.plan(settings, project.templates),
             *connectors.plan(settings, project.connectors, project.topic_names),
-            *rules.plan(settings, project.rules, project.topic_names.get(rules.ROLE)),
+            *ALERT_RULES.plan(settings, project.rules, project.topic_names.get(ALERT_RULES.role)),
         ]
     )
 

@@ -13,7 +13,8 @@ from loglane.apply import connectors, schemas, templates
 from loglane.apply.connectors import ConnectorSpec
 from loglane.apply.schemas import SchemaSpec
 from loglane.apply.templates import TemplateSpec
-from loglane.alerts.rules import RULES_FILE, Limits, Rule, load_rules
+from loglane.alerts.rules import Limits, Rule, load_rules
+from loglane.apply.records import ALERT_RULES
 from loglane.apply.topics import MIN_ISR
 from loglane.catalog import TopicSpec, parse_topics
 from loglane.errors import ConfigError
@@ -102,11 +103,11 @@ def check(directory: Path, plugins: Collection[str] | None) -> Checked:
     rules, rule_errors = load_rules(directory, Limits.from_settings(get_settings()))
     parse_errors = topic_errors + schema_errors + template_errors + connector_errors + rule_errors
     roles = {t.role: t.name for t in topics}
-    reference_errors = _topic_references(topics, places, parsed_schemas, directory) + [
-        problem for spec in connector_specs for problem in connectors.reference_problems(spec, roles, plugins)
-    ]
-    if rules and "alert-rules" not in roles:
-        reference_errors.append(f"{RULES_FILE}: no topic has role 'alert-rules' in topics.yaml to hold the rules")
+    reference_errors = (
+        _topic_references(topics, places, parsed_schemas, directory)
+        + [problem for spec in connector_specs for problem in connectors.reference_problems(spec, roles, plugins)]
+        + ALERT_RULES.reference_problems(rules, roles)
+    )
     with_schemas = [t for t in topics if t.value_schema in parsed_schemas]
     project = Project(
         directory, topics, schemas.specs(directory, with_schemas), template_specs, connector_specs, rules
