@@ -64,6 +64,7 @@ def copy_project(source: Path, dest: Path, suffix: str | None = None) -> Path:
     copy never touches the real pipeline's resources or another test's."""
     for item in ("schemas", "connectors", "opensearch", "rules"):
         shutil.copytree(source / item, dest / item)
+    shutil.copy(source / "services.yaml", dest / "services.yaml")
     topics = yaml.safe_load((source / "topics.yaml").read_text())
     if suffix is None:
         shutil.copy(source / "topics.yaml", dest / "topics.yaml")

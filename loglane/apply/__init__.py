@@ -1,4 +1,5 @@
-"""Everything as code: topics, schemas, index templates, connectors and alert rules, planned then applied.
+"""Everything as code: topics, schemas, index templates, connectors, alert rules and the service catalog,
+planned then applied.
 
 `apply` is `plan` plus doing: both call make_plan; execute only runs the steps it returned."""
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from loglane.apply import connectors, schemas, templates, topics
 from loglane.apply.plan import Plan, Step
 from loglane.apply.project import Project
-from loglane.apply.records import ALERT_RULES
+from loglane.apply.records import ALERT_RULES, SERVICES
 from loglane.errors import LoglaneError
 from loglane.settings import Settings
 
@@ -29,6 +30,7 @@ def make_plan(settings: Settings, project: Project) -> Plan:
             *templates.plan(settings, project.templates),
             *connectors.plan(settings, project.connectors, project.topic_names),
             *ALERT_RULES.plan(settings, project.rules, project.topic_names.get(ALERT_RULES.role)),
+            *SERVICES.plan(settings, project.services, project.topic_names.get(SERVICES.role)),
         ]
     )
 

@@ -11,13 +11,14 @@ MASK = "****"
 
 class Kind(IntEnum):
     """Resource kinds in dependency order: connectors need their topics, subjects and templates;
-    alert rules are records in a topic."""
+    alert rules and services are records in a topic."""
 
     TOPIC = 1
     SCHEMA = 2
     TEMPLATE = 3
     CONNECTOR = 4
     RULE = 5
+    SERVICE = 6
 
     @property
     def label(self) -> str:
@@ -29,7 +30,7 @@ class Action(Enum):
     UPDATE = "update"
     UNCHANGED = "unchanged"
     REFUSED = "refused"  # declared, but it cannot (partitions down) or must not (incompatible) be applied
-    DELETE = "delete"  # only alert rules: removed from the file, so a tombstone in their topic
+    DELETE = "delete"  # only alert rules and services: removed from the file, so a tombstone in their topic
 
     @property
     def symbol(self) -> str:

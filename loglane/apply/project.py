@@ -14,10 +14,11 @@ from loglane.apply.connectors import ConnectorSpec
 from loglane.apply.schemas import SchemaSpec
 from loglane.apply.templates import TemplateSpec
 from loglane.alerts.rules import Limits, Rule, load_rules
-from loglane.apply.records import ALERT_RULES
+from loglane.apply.records import ALERT_RULES, SERVICES
 from loglane.apply.topics import MIN_ISR
 from loglane.catalog import TopicSpec, parse_topics
 from loglane.errors import ConfigError
+from loglane.services import Service, load_services
 from loglane.settings import get_settings
 
 
@@ -29,6 +30,7 @@ class Project:
     templates: list[TemplateSpec] = field(default_factory=list)
     connectors: list[ConnectorSpec] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)  # rules/alerts.yaml
+    services: list[Service] = field(default_factory=list)  # services.yaml
 
     @property
     def topic_names(self) -> dict[str, str]:
@@ -101,16 +103,18 @@ def check(directory: Path, plugins: Collection[str] | None) -> Checked:
     template_specs, template_errors = templates.load(directory)
     connector_specs, connector_errors = connectors.load(directory)
     rules, rule_errors = load_rules(directory, Limits.from_settings(get_settings()))
-    parse_errors = topic_errors + schema_errors + template_errors + connector_errors + rule_errors
+    services, service_errors = load_services(directory)
+    parse_errors = topic_errors + schema_errors + template_errors + connector_errors + rule_errors + service_errors
     roles = {t.role: t.name for t in topics}
     reference_errors = (
         _topic_references(topics, places, parsed_schemas, directory)
         + [problem for spec in connector_specs for problem in connectors.reference_problems(spec, roles, plugins)]
         + ALERT_RULES.reference_problems(rules, roles)
+        + SERVICES.reference_problems(services, roles)
     )
     with_schemas = [t for t in topics if t.value_schema in parsed_schemas]
     project = Project(
-        directory, topics, schemas.specs(directory, with_schemas), template_specs, connector_specs, rules
+        directory, topics, schemas.specs(directory, with_schemas), template_specs, connector_specs, rules, services
     )
     return Checked(project, parse_errors, reference_errors)
 

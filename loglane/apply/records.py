@@ -3,7 +3,8 @@ its name, value = its normalized JSON). An item that changed is written again; a
 gets a tombstone, so running workers drop it. Unlike every other kind, these are deleted: the file is
 the whole truth of what the topic holds.
 
-Used by alert rules (rules/alerts.yaml -> role alert-rules)."""
+Two kinds: alert rules (rules/alerts.yaml -> role alert-rules) and the service catalog
+(services.yaml -> role service-catalog)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from loglane.alerts.kafka import read_compacted
 from loglane.alerts.rules import RULES_FILE
 from loglane.apply.plan import Action, Change, Kind, Step, decide, diff_config
 from loglane.errors import LoglaneError
+from loglane.services import CATALOG_ROLE, SERVICES_FILE
 from loglane.settings import Settings
 
 
 class Declared(Protocol):
-    """An item of a declarative file that is stored as one record (an alert Rule)."""
+    """An item of a declarative file that is stored as one record (an alert Rule, a Service)."""
 
     @property
     def name(self) -> str: ...
@@ -123,3 +125,4 @@ class Records:
 
 
 ALERT_RULES = Records(Kind.RULE, RULES_FILE, "alert-rules")
+SERVICES = Records(Kind.SERVICE, SERVICES_FILE, CATALOG_ROLE)

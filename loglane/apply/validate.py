@@ -38,6 +38,7 @@ def _summary(project: Project) -> str:
         f"{len(project.topics)} topics, {len(project.schemas)} schemas, "
         f"{len(project.templates)} templates, {len(project.connectors)} connectors"
         + (f", {len(project.rules)} alert rules" if project.rules else "")
+        + (f", {len(project.services)} services" if project.services else "")
     )
 
 

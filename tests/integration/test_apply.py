@@ -54,7 +54,7 @@ def test_apply_creates_everything_and_a_second_apply_changes_nothing(project: Pr
 
     # Assert: every resource exists, the connectors run, a second apply and plan find nothing to do.
     assert applied.exit_code == 0, applied.output
-    assert "Plan: 26 to create, 0 to update, 0 unchanged, 0 refused." in applied.output
+    assert "Plan: 32 to create, 0 to update, 0 unchanged, 0 refused." in applied.output
     raw = project.topic("logs.raw")
     assert f"+ create topic {raw}" in applied.output
     assert topic_config(settings, raw, "retention.ms") == "259200000"
@@ -73,7 +73,7 @@ def test_apply_creates_everything_and_a_second_apply_changes_nothing(project: Pr
 
     again = project.cli("apply", "--yes")
     assert again.exit_code == 0, again.output
-    assert again.output.splitlines()[-2:] == ["Plan: 0 to create, 0 to update, 26 unchanged, 0 refused.",
+    assert again.output.splitlines()[-2:] == ["Plan: 0 to create, 0 to update, 32 unchanged, 0 refused.",
                                               "Nothing to apply."]
     plan = project.cli("plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
@@ -87,7 +87,7 @@ def test_a_retention_change_is_planned_as_an_update_and_applied(project: Project
     plan = project.cli("plan", "--detailed-exitcode")
     assert plan.exit_code == 3, plan.output
     assert f"~ update topic {project.topic('logs.raw')}\n    retention.ms: 259200000 -> 86400000\n" in plan.output
-    assert "Plan: 0 to create, 1 to update, 25 unchanged, 0 refused." in plan.output
+    assert "Plan: 0 to create, 1 to update, 31 unchanged, 0 refused." in plan.output
 
     applied = project.cli("apply", "--yes")
     assert applied.exit_code == 0, applied.output

@@ -28,7 +28,7 @@ def test_the_projects_own_files_are_valid(project: Path) -> None:
     code, lines = validate(project)
     assert code == 0, lines
     assert lines == [
-        "parse: ok (11 topics, 6 schemas, 1 templates, 4 connectors, 4 alert rules)",
+        "parse: ok (12 topics, 6 schemas, 1 templates, 4 connectors, 4 alert rules, 5 services)",
         "references: ok",
         "stream rules: ok (5 files, 28 tests pass)",
         "reachability: skipped (--offline)",
