@@ -11,9 +11,10 @@ at the end, with their registry subjects):
 2. passthrough: a confluent-kafka consumer reads them and a producer writes each value unchanged to
    another topic; the baseline for what Kafka and the client cost on this machine;
 3. chain, in process: the same consume/produce loop calling streams.pipeline.Pipeline (decode,
-   validate, parse, normalize, sample, dedup, mask, build, route, Avro out): what the stages cost,
-   timed per stage;
-4. worker: `loglane worker` (Faust, aiokafka, the dedup table on RocksDB) on the same records;
+   validate, parse, normalize, enrich, sample, dedup, mask, build, route, Avro out): what the stages
+   cost, timed per stage (the service catalog a dict from the project's services.yaml);
+4. worker: `loglane worker` (Faust, aiokafka, the dedup table on RocksDB, the service catalog in its
+   table, fed by a catalog topic holding the project's services.yaml) on the same records;
    its rate is measured from the Kafka timestamps of its first and last output, so start-up and
    table recovery are not counted; its per-stage times come from its /metrics.
 
@@ -44,6 +45,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from loglane import catalog
 from loglane.avro import AvroWriter
 from loglane.samples import sample_events
+from loglane.services import CATALOG_ROLE, read_catalog
 from loglane.settings import get_settings
 from streams import rules as rule_files
 from streams.pipeline import Pipeline, output_roles
@@ -58,7 +60,7 @@ SCHEMAS = {
     "alert-candidates": "processed_log_event.avsc",
     "deadletter": "dead_letter.avsc",
 }
-STAGES = ("decode", "validate", "parse", "normalize", "sample", "dedup", "mask", "write")
+STAGES = ("decode", "validate", "parse", "normalize", "enrich", "sample", "dedup", "mask", "write")
 CONSUMER = {"fetch.min.bytes": 1, "enable.auto.commit": False, "auto.offset.reset": "earliest"}
 PRODUCER = {"linger.ms": 5, "acks": "all", "enable.idempotence": True, "compression.type": "lz4"}
 
@@ -75,6 +77,8 @@ class Bench:
         self.id = uuid.uuid4().hex[:8]
         self.topics = {role: f"bench-{self.id}.{role}" for role in SCHEMAS}
         self.topics["passthrough"] = f"bench-{self.id}.passthrough"
+        self.topics[CATALOG_ROLE] = f"bench-{self.id}.services"
+        self.services = read_catalog(self.settings.project_dir)
         self.app_id = f"bench-{self.id}"
         self.home = Path(tempfile.mkdtemp(prefix="loglane-bench-"))
         self.project = self.home / "project"
@@ -90,7 +94,7 @@ class Bench:
             {"role": role, "name": self.topics[role], "value_schema": schema,
              "partitions": self.partitions if role == "raw" else 1}
             for role, schema in SCHEMAS.items()
-        ]
+        ] + [{"role": CATALOG_ROLE, "name": self.topics[CATALOG_ROLE]}]
         (self.project / "topics.yaml").write_text(
             yaml.safe_dump({"defaults": {"partitions": 1, "replication_factor": 1}, "topics": declared})
         )
@@ -106,6 +110,8 @@ class Bench:
     def produce(self) -> None:
         write = AvroWriter(self.registry, catalog.topic("raw", self.project), self.project)
         producer = Producer({"bootstrap.servers": self.settings.kafka_bootstrap, **PRODUCER})
+        for service in self.services.values():  # as `loglane apply` writes them
+            producer.produce(self.topics[CATALOG_ROLE], key=service.name, value=service.to_bytes())
         for event in sample_events(self.events, seed=17):
             producer.produce(self.topics["raw"], key=event["service"], value=write(event))
             producer.poll(0)
@@ -145,6 +151,7 @@ class Bench:
              for role in output_roles(rules)},
             rules,
             Deduplicator(MemorySeen(window), window),
+            services=self.services,
         )
         consumer = self._consumer(f"{self.app_id}-chain")
         producer = Producer({"bootstrap.servers": self.settings.kafka_bootstrap, **PRODUCER})

@@ -123,6 +123,11 @@ def topic(role: str, project_dir: Path | None = None) -> TopicSpec:
         raise ConfigError(f"topics.yaml: no topic with role {role!r}; roles: {', '.join(catalog)}") from None
 
 
+def declares(role: str, project_dir: Path | None = None) -> bool:
+    """Whether topics.yaml has a topic of that role (for the optional parts: alerting, the service catalog)."""
+    return role in _catalog(project_dir or get_settings().project_dir)
+
+
 def schema_text(file_name: str, project_dir: Path | None = None) -> str:
     """An .avsc file's text, checked to be JSON (the registry and fastavro parse it further)."""
     path = (project_dir or get_settings().project_dir) / "schemas" / file_name

@@ -12,7 +12,6 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from loglane import catalog
 from loglane.alerts.rules import Group
 from loglane.alerts.windows import Bucket, GroupEntry, PartitionClock
-from loglane.errors import ConfigError
 from loglane.settings import Settings
 from streams.errors import StreamError
 
@@ -24,12 +23,7 @@ TICKS_RETENTION_MS = 3_600_000
 
 
 def enabled() -> bool:
-    try:
-        for role in ROLES:
-            catalog.topic(role)
-    except ConfigError:
-        return False
-    return True
+    return all(catalog.declares(role) for role in ROLES)
 
 
 def ticks_topic(settings: Settings) -> str:

@@ -1,9 +1,9 @@
 """One raw record in, its outputs out: the stages in order. A valid event becomes a processed record
 (plus one per route it matches); a refusal becomes one dead letter; an event sampled out or
 repeated becomes nothing, counted by reason. Shared by the agent, its tests, the CLI filters and
-the benchmark; the registry (schemas, writers) and the dedup store are injected.
+the benchmark; the registry (schemas, writers), the dedup store and the service catalog are injected.
 
-    decode -> validate -> parse -> normalize -> sample -> dedup -> mask -> build -> route
+    decode -> validate -> parse -> normalize -> enrich -> sample -> dedup -> mask -> build -> route
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from streams.stages import sample as sample_stage
 from streams.stages.build import dead_letter, processed
 from streams.stages.decode import SchemaSource, decode, parse as parse_schema
 from streams.stages.dedup import Deduplicator, MemorySeen, SeenStore
+from streams.stages.enrich import NO_SERVICES, ServiceLookup, enrich
 from streams.stages.mask import mask
 from streams.stages.normalize import FLAG, normalize
 from streams.stages.parse import PARSER, parse
@@ -89,6 +90,7 @@ class Pipeline:
         dedup: Deduplicator | None = None,
         metrics: StreamMetrics | None = None,
         clock: Callable[[], datetime] = utc_now,
+        services: ServiceLookup = NO_SERVICES,
     ) -> None:
         missing = sorted({PROCESSED, DEADLETTER, *rules.routing.roles} - set(writers))
         if missing:
@@ -100,6 +102,7 @@ class Pipeline:
         self._dedup = dedup
         self.metrics = metrics or StreamMetrics()
         self._clock = clock
+        self._services = services
 
     def handle(self, record: RawRecord) -> list[Output]:
         """Raises only RegistryUnavailable (retry the record later); anything else is an outcome:
@@ -140,16 +143,20 @@ class Pipeline:
         timer.lap("normalize")
         if isinstance(normal, Rejection):
             return normal
-        dropped_by = sample(normal, self._rules.sampling)
+        # Before sample: sampling rules then see region and tier, should the matcher learn those keys;
+        # an event that is then dropped cost two lookups more.
+        enriched = enrich(normal, self._rules.enrich, self._services)
+        timer.lap("enrich")
+        dropped_by = sample(enriched, self._rules.sampling)
         timer.lap("sample")
         if dropped_by is not None:
             return Drop(sample_stage.STAGE, dropped_by)
         if self._dedup is not None:
-            repeat = self._dedup.check(normal, record, now)
+            repeat = self._dedup.check(enriched, record, now)
             timer.lap("dedup")
             if repeat is not None:
                 return Drop(dedup_stage.STAGE, repeat)
-        masked = mask(normal, self._rules.pii)
+        masked = mask(enriched, self._rules.pii)
         timer.lap("mask")
         self._count(normal, masked.kinds)
         return processed(masked.event, masked.replaced, record, now)
@@ -200,11 +207,14 @@ def output_roles(rules: Rules) -> list[str]:
 
 
 def from_settings(
-    settings: Settings, seen: SeenStore | None = None, metrics: StreamMetrics | None = None
+    settings: Settings,
+    seen: SeenStore | None = None,
+    metrics: StreamMetrics | None = None,
+    services: ServiceLookup = NO_SERVICES,
 ) -> Pipeline:
     """The production pipeline: topics and schema files from the catalog, the registry and the
     dedup window from settings, the rules from the project's rules/. Without a seen store, dedup
-    keeps its sightings in memory."""
+    keeps its sightings in memory; without a service catalog, events get no owner_team or tier."""
     client = SchemaRegistryClient({"url": settings.registry_url})
     raw = catalog.topic("raw")
     if raw.value_schema is None:
@@ -218,4 +228,5 @@ def from_settings(
         rules,
         Deduplicator(seen if seen is not None else MemorySeen(window), window),
         metrics,
+        services=services,
     )

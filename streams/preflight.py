@@ -8,6 +8,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from loglane import catalog
+from loglane.services import CATALOG_ROLE
 from loglane.settings import Settings
 from streams import alerting, rules
 from streams.app import replication_factor
@@ -33,7 +34,8 @@ def check(settings: Settings) -> int:
     # Every rule file, before Faust starts: a broken one is an error naming file and field.
     routes = tuple(role for role in rules.load(settings.project_dir, settings.pii_hmac_key).routing.roles
                    if role not in ROLES)
-    roles = ROLES + routes + (alerting.ROLES if alerts else ())
+    catalog_roles = (CATALOG_ROLE,) if catalog.declares(CATALOG_ROLE) else ()
+    roles = ROLES + routes + (alerting.ROLES if alerts else ()) + catalog_roles
     missing = [catalog.topic(role).name for role in roles if catalog.topic(role).name not in metadata.topics]
     if missing:
         raise StreamError(f"kafka: topic(s) {', '.join(missing)} do not exist; create them with `loglane apply`")

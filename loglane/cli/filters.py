@@ -70,6 +70,10 @@ def _json_event(event: dict[str, Any], masked: int) -> str:
         "service": event["service"],
         "environment": event["environment"],
         "tenant": event["tenant"],
+        "region": event["region"],
+        "cluster": event["cluster"],
+        "owner_team": event["owner_team"],
+        "tier": event["tier"],
         "level": event["level"],
         "message": event["message"],
         "trace_id": event["trace_id"],
@@ -93,8 +97,11 @@ def parse_command(
 ) -> None:
     """Parse raw log lines on stdin as the stream worker parses event messages; one normalized event
     per line (a stack trace's lines make one event) as JSON on stdout. A line no pattern reads is
-    reported on stderr with the reason, and left out. Rules: rules/parse.yaml, normalize.yaml, pii.yaml."""
+    reported on stderr with the reason, and left out. Rules: rules/parse.yaml, normalize.yaml,
+    enrich.yaml, pii.yaml; owner team and tier from services.yaml."""
+    from loglane.services import read_catalog
     from streams import rules as rule_files
+    from streams.stages.enrich import enrich
     from streams.stages.mask import mask
     from streams.stages.multiline import group_lines
     from streams.stages.normalize import normalize
@@ -103,7 +110,9 @@ def parse_command(
     from streams.stages.validate import validate
 
     settings = get_settings()
-    rules = rule_files.load(_project(project_dir), settings.pii_hmac_key)
+    directory = _project(project_dir)
+    rules = rule_files.load(directory, settings.pii_hmac_key)
+    services = read_catalog(directory)  # the declared file: what `loglane apply` would give the workers
     now = clock.replace(tzinfo=timezone.utc) if clock else datetime.now(timezone.utc)
     out = click.get_text_stream("stdout")
     events = unparsed = 0
@@ -128,6 +137,7 @@ def parse_command(
             unparsed += 1
             click.echo(f"line {lines.first}: {event.stage}: {event.reason}", err=True)
             continue
+        event = enrich(event, rules.enrich, services)
         masked = 0
         if not no_mask:
             event, masked, _ = mask(event, rules.pii)

@@ -15,7 +15,7 @@ from streams import pipeline
 from streams.app import app, offsets
 from streams.metrics import StreamMetrics
 from streams.stages.types import RawRecord
-from streams.tables import TableSeen, dedup
+from streams.tables import TableSeen, dedup, service_catalog
 
 log = logging.getLogger(__name__)
 settings = get_settings()
@@ -40,7 +40,7 @@ def record_of(event: EventT[bytes]) -> RawRecord:
 
 @app.agent(raw_topic, concurrency=1)
 async def process(stream: faust.StreamT[bytes]) -> None:
-    stages = pipeline.from_settings(settings, seen=TableSeen(dedup), metrics=metrics)
+    stages = pipeline.from_settings(settings, seen=TableSeen(dedup), metrics=metrics, services=service_catalog)
     async for event in stream.events():
         if not await offsets.admit(event.message):
             continue  # processed already, or to be read again after a hole (streams.offsets)

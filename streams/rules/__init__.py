@@ -9,6 +9,7 @@ the field (``rules/pii.yaml: tenants.shop.recognizers.emial: unknown recognizer`
 | ``rules/parse.yaml`` | streams.rules.parse | stages.parse (and ``loglane parse``) |
 | ``rules/sampling.yaml`` | streams.rules.sampling | stages.sample |
 | ``rules/routing.yaml`` | streams.rules.routing | stages.route |
+| ``rules/enrich.yaml`` | streams.rules.enrich | stages.enrich (and ``loglane parse``) |
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydantic import SecretStr
 
 from loglane.errors import ConfigError
 from loglane.catalog import load_topics
-from streams.rules import normalize, parse, pii, routing, sampling
+from streams.rules import enrich, normalize, parse, pii, routing, sampling
 from streams.stages.parse import Parser
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ class Rules:
     parser: Parser
     sampling: sampling.SamplingRules
     routing: routing.RoutingRules
+    enrich: enrich.EnrichRules
 
 
 class _Problems:
@@ -62,9 +64,10 @@ def load(project_dir: Path, hmac_key: SecretStr | None = None) -> Rules:
     patterns = problems.attempt(lambda: parse.load(project_dir))
     samples = problems.attempt(lambda: sampling.load(project_dir))
     routes = problems.attempt(lambda: routing.load(project_dir))
-    if masking is None or levels is None or patterns is None or samples is None or routes is None:
+    places = problems.attempt(lambda: enrich.load(project_dir))
+    if masking is None or levels is None or patterns is None or samples is None or routes is None or places is None:
         raise ConfigError("the rule files are not valid (run `loglane validate`):\n  " + "\n  ".join(problems.lines))
-    return Rules(masking, levels, Parser(patterns, levels.level), samples, routes)
+    return Rules(masking, levels, Parser(patterns, levels.level), samples, routes, places)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def check(project_dir: Path, hmac_key: SecretStr | None, now: datetime | None = 
     patterns = problems.attempt(lambda: parse.load(project_dir))
     samples = problems.attempt(lambda: sampling.load(project_dir))
     routes = problems.attempt(lambda: routing.load(project_dir))
+    problems.attempt(lambda: enrich.load(project_dir))  # no tests: a lookup table
     failures: list[str] = []
     if masking is not None:
         failures += masking.test_failures()
@@ -104,5 +108,5 @@ def check(project_dir: Path, hmac_key: SecretStr | None, now: datetime | None = 
             failures += routes.reference_problems(load_topics(project_dir / "topics.yaml"))
         except ConfigError:
             pass  # topics.yaml's own problems are the parse layer's to report
-    files = [pii.FILE, normalize.FILE, parse.FILE, sampling.FILE, routing.FILE]
+    files = [pii.FILE, normalize.FILE, parse.FILE, sampling.FILE, routing.FILE, enrich.FILE]
     return Checked(problems.lines + failures, files, tests)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from loglane import __version__
+from streams.stages.enrich import FIELDS as ENRICHED
 from streams.stages.types import DeadLetter, LogEvent, ProcessedLogEvent, RawRecord, Rejection
 
 
 def processed(event: LogEvent, pii_masked: int, record: RawRecord, now: datetime) -> ProcessedLogEvent:
-    """A validated, masked event, flattened: the exception's fields become exception_* columns."""
+    """A validated, enriched, masked event, flattened: the exception's fields become exception_* columns."""
     exception = event["exception"] or {}
     return {
         "event_id": event["event_id"],
@@ -18,6 +19,7 @@ def processed(event: LogEvent, pii_masked: int, record: RawRecord, now: datetime
         "service": event["service"],
         "environment": event["environment"],
         "tenant": event["tenant"],
+        **{name: event[name] for name in ENRICHED},
         "level": event["level"],
         "message": event["message"],
         "trace_id": event["trace_id"],

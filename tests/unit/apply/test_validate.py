@@ -30,7 +30,7 @@ def test_the_projects_own_files_are_valid(project: Path) -> None:
     assert lines == [
         "parse: ok (12 topics, 6 schemas, 1 templates, 4 connectors, 4 alert rules, 5 services)",
         "references: ok",
-        "stream rules: ok (5 files, 28 tests pass)",
+        "stream rules: ok (6 files, 28 tests pass)",
         "reachability: skipped (--offline)",
         "connect: skipped (--offline)",
         "valid (exit 0)",

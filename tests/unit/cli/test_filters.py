@@ -80,6 +80,16 @@ def test_parse_flags_what_the_stream_would_flag() -> None:
     assert event["timestamp"] == "2026-03-01T00:00:00.000Z"
 
 
+def test_parse_enriches_from_the_environment_rules_and_the_declared_catalog() -> None:
+    line = "2026-01-21 10:00:00 INFO paid\n"
+    paid = json.loads(run("parse", "--service", "payments", "--environment", "prod", "--clock", "2026-01-22", stdin=line)[1])
+    assert (paid["region"], paid["cluster"], paid["owner_team"], paid["tier"]) == (
+        "eu-west-1", "prod-eu-1", "payments", "tier-1",
+    )
+    unknown = json.loads(run("parse", "--environment", "qa", "--clock", "2026-01-22", stdin=line)[1])
+    assert (unknown["region"], unknown["owner_team"]) == (None, None)
+
+
 def test_filters_refuse_invalid_rules_naming_the_file(tmp_path: Path) -> None:
     project = copy_project(get_settings().project_dir, tmp_path)
     (project / "rules" / "parse.yaml").write_text("patterns: 3\n")

@@ -18,6 +18,7 @@ from streams.rules import Rules
 from streams.stages.dedup import Deduplicator
 from streams.pipeline import Pipeline
 from streams.stages.decode import SchemaSource, parse
+from streams.stages.enrich import NO_SERVICES, ServiceLookup
 
 LOG_EVENT_TEXT = schema_text("log_event.avsc")
 LOG_EVENT = parse(LOG_EVENT_TEXT)
@@ -73,11 +74,16 @@ class Capture:
 
 
 def build_pipeline(
-    schemas: SchemaSource | None = None, rules: Rules = RULES, dedup: Deduplicator | None = None
+    schemas: SchemaSource | None = None,
+    rules: Rules = RULES,
+    dedup: Deduplicator | None = None,
+    services: ServiceLookup = NO_SERVICES,
 ) -> tuple[Pipeline, Capture, Capture]:
     """A pipeline on a dict of schemas, capturing what it writes (processed and every route's
     records in one capture, dead letters in another), its clock stopped at NOW."""
     processed, dead = Capture(PROCESSED), Capture(DEAD_LETTER)
     writers = {"processed": processed, "deadletter": dead, **{role: processed for role in rules.routing.roles}}
-    stages = Pipeline(schemas or {SCHEMA_ID: LOG_EVENT_TEXT}, LOG_EVENT, writers, rules, dedup, clock=lambda: NOW)
+    stages = Pipeline(
+        schemas or {SCHEMA_ID: LOG_EVENT_TEXT}, LOG_EVENT, writers, rules, dedup, clock=lambda: NOW, services=services
+    )
     return stages, processed, dead

@@ -4,6 +4,7 @@ import fastavro
 
 from loglane import __version__
 from streams.stages.build import dead_letter, processed
+from streams.stages.enrich import enrich
 from streams.stages.types import ErrorKind, RawRecord, Rejection
 from streams.stages.normalize import normalize
 from tests.unit.streams.records import DEAD_LETTER, NOW, PROCESSED, RULES, log_event
@@ -16,7 +17,7 @@ def test_processed_is_flat_and_fits_its_schema() -> None:
         log_event(exception={"type": "Declined", "message": "card declined", "stack": "at pay()"}), NOW, RULES.normalize
     )
     assert isinstance(event, dict)
-    record = processed(event, 2, RECORD, NOW)
+    record = processed(enrich(event, RULES.enrich, {}), 2, RECORD, NOW)
     assert fastavro.validate(record, PROCESSED, raise_errors=True)
     assert (record["exception_type"], record["exception_message"], record["exception_stack"]) == (
         "Declined", "card declined", "at pay()",
@@ -29,7 +30,7 @@ def test_processed_is_flat_and_fits_its_schema() -> None:
 def test_an_event_without_exception_has_empty_exception_columns() -> None:
     event = normalize(log_event(), NOW, RULES.normalize)
     assert isinstance(event, dict)
-    record = processed(event, 0, RECORD, NOW)
+    record = processed(enrich(event, RULES.enrich, {}), 0, RECORD, NOW)
     assert fastavro.validate(record, PROCESSED, raise_errors=True)
     assert record["exception_type"] is record["exception_message"] is record["exception_stack"] is None
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -9,9 +10,11 @@ import pytest
 
 from loglane.avro import RegistryUnavailable
 from loglane.errors import ConfigError
+from loglane.services import Service
 from streams.pipeline import Pipeline, handle_until_done
 from streams.rules import sampling
 from streams.stages.dedup import Deduplicator, MemorySeen
+from streams.stages.enrich import FIELDS as ENRICHED
 from streams.stages.types import RawRecord
 from tests.unit.streams.records import (
     DEAD_LETTER,
@@ -169,8 +172,17 @@ def test_a_registry_outage_is_retried_with_backoff_never_dead_lettered() -> None
     assert dead.values == []
 
 
+def test_should_enrich_from_the_environment_rules_and_the_injected_catalog() -> None:
+    stages, processed, _ = build_pipeline(services={"checkout": Service("checkout", "shop", "tier-1")})
+    stages.handle(raw(wire(log_event(service="checkout", environment="prod"))))
+    stages.handle(raw(wire(log_event(service="unlisted", environment="nowhere", event_id=str(uuid.uuid4())))))
+    listed, unlisted = processed.values
+    assert [listed[name] for name in ENRICHED] == ["eu-west-1", "prod-eu-1", "shop", "tier-1"]
+    assert [unlisted[name] for name in ENRICHED] == [None, None, None, None]
+
+
 def test_every_stage_is_timed() -> None:
     stages, _, _ = build_pipeline(dedup=Deduplicator(MemorySeen(timedelta(minutes=1)), timedelta(minutes=1)))
     stages.handle(raw(wire(log_event())))
     timed = {key[0] for key in stages.metrics.values["loglane_stream_stage_seconds"]}
-    assert timed == {"decode", "validate", "parse", "normalize", "sample", "dedup", "mask", "write"}
+    assert timed == {"decode", "validate", "parse", "normalize", "enrich", "sample", "dedup", "mask", "write"}
