@@ -1,4 +1,8 @@
-"""OpenSearch index templates: opensearch/<name>.json is PUT as _index_template/<name> when it differs."""
+"""OpenSearch index templates: opensearch/<name>.json is PUT as _index_template/<name> when it differs.
+
+A template only shapes indices created after it, so a changed mapping is also PUT on the indices that
+exist already (today's daily index): under "dynamic": "strict" they would refuse every document with
+a field the template just gained. OpenSearch adds new fields to them and refuses a changed type."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Any
 
 from loglane.apply import http
 from loglane.apply.http import Endpoint
-from loglane.apply.plan import Kind, Step, decide, diff_config
+from loglane.apply.plan import Action, Kind, Step, decide, diff_config
 from loglane.settings import Settings
 
 REQUIRED_KEYS = ("index_patterns", "template")
@@ -70,10 +74,19 @@ def normalize(body: dict[str, Any]) -> dict[str, str]:
     return {key: value for key, value in flat.items() if key not in ("", "template")}
 
 
+def remaps(step: Step) -> bool:
+    """Whether applying the step also changes the mappings of existing indices: an update of mappings."""
+    return step.action is Action.UPDATE and any(c.key.startswith("template.mappings.") for c in step.changes)
+
+
 def plan_template(spec: TemplateSpec, actual: dict[str, Any] | None) -> Step:
     """Pure: the step for one template, given what OpenSearch holds (None: missing)."""
     changes = diff_config(normalize(actual) if actual is not None else None, normalize(spec.body))
-    return Step(Kind.TEMPLATE, spec.name, decide(actual is not None, changes), changes)
+    step = Step(Kind.TEMPLATE, spec.name, decide(actual is not None, changes), changes)
+    if remaps(step):
+        patterns = ", ".join(spec.body["index_patterns"])
+        return replace(step, notes=(f"existing indices matching {patterns} get the new mappings too",))
+    return step
 
 
 def stored(opensearch: Endpoint, name: str) -> dict[str, Any] | None:
@@ -85,13 +98,16 @@ def stored(opensearch: Endpoint, name: str) -> dict[str, Any] | None:
     return dict(response.json()["index_templates"][0]["index_template"])
 
 
-def _put(opensearch: Endpoint, spec: TemplateSpec) -> None:
-    opensearch.json("PUT", f"/_index_template/{spec.name}", f'template "{spec.name}" ({spec.file})', json=spec.body)
+def _put(opensearch: Endpoint, spec: TemplateSpec, remap: bool) -> None:
+    what = f'template "{spec.name}" ({spec.file})'
+    opensearch.json("PUT", f"/_index_template/{spec.name}", what, json=spec.body)
+    if remap:
+        patterns = ",".join(spec.body["index_patterns"])
+        opensearch.json("PUT", f"/{patterns}/_mapping", f"{what}: the mappings of existing indices {patterns}",
+                        params={"allow_no_indices": "true"}, json=spec.body["template"]["mappings"])
 
 
 def plan(settings: Settings, template_specs: list[TemplateSpec]) -> list[Step]:
     opensearch = http.opensearch(settings)
-    return [
-        replace(plan_template(spec, stored(opensearch, spec.name)), run=partial(_put, opensearch, spec))
-        for spec in template_specs
-    ]
+    steps = [(spec, plan_template(spec, stored(opensearch, spec.name))) for spec in template_specs]
+    return [replace(step, run=partial(_put, opensearch, spec, remaps(step))) for spec, step in steps]

@@ -42,3 +42,11 @@ def test_a_changed_setting_is_shown_by_its_path() -> None:
     step = plan_template(SPEC, stored)
     assert step.action is Action.UPDATE
     assert [c.render() for c in step.changes] == ["template.settings.index.number_of_shards: 3 -> 1"]
+
+
+def test_a_changed_mapping_says_the_existing_indices_get_it_too() -> None:
+    fewer = {"dynamic": "strict", "properties": {}}
+    step = plan_template(SPEC, {**STORED, "template": {**STORED["template"], "mappings": fewer}})
+    assert step.action is Action.UPDATE
+    assert step.notes == ("existing indices matching logs-* get the new mappings too",)
+    assert plan_template(SPEC, None).notes == ()  # a new template: no index has its mappings yet
