@@ -24,10 +24,6 @@ app = faust.App(
     web_enabled=False,  # nothing to serve yet; health and metrics are a later issue
     topic_disable_leader=True,  # no leader-only work: spares an internal topic
     datadir=settings.home / "streams" / settings.stream_app_id,
-    # No standby replicas: with them Faust 0.15.3 could assign a worker the same changelog partition
-    # as active and standby after a rebalance and then never resume a raw partition (seen in
-    # tests/integration/test_restart.py). A new owner rebuilds a table from its changelog instead.
-    table_standby_replicas=0,
     # A worker killed without leaving the group holds its partitions this long (Faust's default: 60 s).
     broker_session_timeout=10.0,
     broker_heartbeat_interval=3.0,
