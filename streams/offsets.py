@@ -90,12 +90,12 @@ class OffsetGuard:
         cursor = self._cursors.get(tp)
         while cursor is None:
             assignments = self._assignments
-            start = await asyncio.to_thread(self._locked, self._committed_or_earliest, tp)
+            start = await asyncio.to_thread(self._looked_up, committed_or_earliest, tp)
             if assignments == self._assignments:
                 cursor = Cursor(start)
         verdict, after = judge(cursor, message.offset)
         if verdict is Verdict.HOLE:
-            first = await asyncio.to_thread(self._locked, self._first_offset_from, tp, cursor.next_offset)
+            first = await asyncio.to_thread(self._looked_up, first_offset_from, tp, cursor.next_offset)
             if first is not None and first > cursor.next_offset:
                 log.info("%s[%d]: offsets %d-%d do not exist; going on from %d",
                          tp.topic, tp.partition, cursor.next_offset, first - 1, first)
@@ -164,35 +164,40 @@ class OffsetGuard:
         except Exception as exc:  # noqa: BLE001 - stopping anyway; the next owner reads them again
             log.warning("could not commit the last offsets at shutdown (they will be read again): %s", exc)
 
-    def _locked(self, lookup: Any, *args: Any) -> Any:
+    def _looked_up(self, lookup: Any, *args: Any) -> Any:
+        """lookup(consumer, *args) in this thread, one at a time (agents call from worker threads)."""
         with self._lookup_lock:
-            return lookup(*args)
+            if self._lookup is None:
+                self._lookup = lookup_consumer(self._bootstrap, self._app.conf.id)
+            return lookup(self._lookup, *args)
 
-    def _consumer(self) -> Consumer:
-        if self._lookup is None:
-            # Never subscribed, so never a group member: it reads committed offsets and records only.
-            self._lookup = Consumer({"bootstrap.servers": self._bootstrap, "group.id": self._app.conf.id,
-                                     "enable.auto.commit": False, "enable.partition.eof": True})
-        return self._lookup
 
-    def _committed_or_earliest(self, tp: TP) -> int:
-        """The group's committed offset, or the log start when it has none (auto.offset.reset earliest)."""
-        partition = TopicPartition(tp.topic, tp.partition)
-        [committed] = self._consumer().committed([partition], timeout=30)
-        if committed.offset != OFFSET_INVALID:
-            return int(committed.offset)
-        return int(self._consumer().get_watermark_offsets(partition, timeout=30)[0])
+def lookup_consumer(bootstrap: str, group: str) -> Consumer:
+    """A consumer of the group that is never subscribed, so never a member: it reads the group's
+    committed offsets and single records. earliest: an offset retention already deleted reads from the
+    log start, so what the group never got counts as offsets that do not exist, not as a hole forever."""
+    return Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+                     "enable.partition.eof": True, "auto.offset.reset": "earliest"})
 
-    def _first_offset_from(self, tp: TP, offset: int) -> int | None:
-        """The offset of the first record at or after `offset` (None: unknown within 10 s)."""
-        consumer = self._consumer()
-        consumer.assign([TopicPartition(tp.topic, tp.partition, offset)])
-        try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                record = consumer.poll(1.0)
-                if record is not None and record.error() is None:
-                    return int(record.offset())
-            return None
-        finally:
-            consumer.unassign()
+
+def committed_or_earliest(consumer: Consumer, tp: TP) -> int:
+    """The group's committed offset, or the log start when it has none (auto.offset.reset earliest)."""
+    partition = TopicPartition(tp.topic, tp.partition)
+    [committed] = consumer.committed([partition], timeout=30)
+    if committed.offset != OFFSET_INVALID:
+        return int(committed.offset)
+    return int(consumer.get_watermark_offsets(partition, timeout=30)[0])
+
+
+def first_offset_from(consumer: Consumer, tp: TP, offset: int, timeout: float = 10.0) -> int | None:
+    """The offset of the first record at or after `offset` (None: none within the timeout)."""
+    consumer.assign([TopicPartition(tp.topic, tp.partition, offset)])
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            record = consumer.poll(1.0)
+            if record is not None and record.error() is None:
+                return int(record.offset())
+        return None
+    finally:
+        consumer.unassign()
