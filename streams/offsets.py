@@ -119,7 +119,6 @@ class OffsetGuard:
     def release(self, tp: TP, offset: int) -> None:
         self._held.get(tp, set()).discard(offset)
 
-
     async def reseek(self) -> None:
         """Seek again where a re-read has not come: Faust's fetch loop drops records below the
         offset it last delivered, so a seek that raced it is lost."""

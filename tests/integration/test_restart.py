@@ -2,9 +2,10 @@
 
 Events are produced steadily while a worker starts (its tables still recovering), is killed with
 SIGKILL mid-stream and started again, a second worker joins (a rebalance) and the first is stopped
-(another). At the end every produced event_id is in the processed topic, nothing was dead-lettered,
-and the group's committed offsets reach the end of the raw topic. Duplicates are allowed (at least
-once; the sinks upsert by event_id) and reported."""
+(another). At the end every produced event_id is in the processed topic, enriched from the service
+catalog (a global table every worker recovers), nothing was dead-lettered, and the group's committed
+offsets reach the end of the raw topic. Duplicates are allowed (at least once; the sinks upsert by
+event_id) and reported."""
 
 from __future__ import annotations
 
@@ -21,17 +22,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from loglane.cli import cli
 from loglane.settings import Settings
 from loglane.stack.manager import Stack
 from tests.integration.test_stream import (
     RAW_PARTITIONS, Project, committed_to_end, log_event, project, read_exactly,
 )
-from tests.support import eventually
+from tests.support import create_topic, eventually
 
 __all__ = ["project"]  # the fixture, shared with test_stream
 
@@ -86,7 +91,24 @@ class Workers:
 
 
 @pytest.fixture
-def workers(project: Project, tmp_path: Path) -> Iterator[Workers]:
+def catalog(stack: Stack, project: Project) -> Iterator[str]:
+    """The project's service catalog, as in production: its compacted topic, written by `loglane apply`."""
+    name = project.topics["raw"].replace("-raw-", "-services-")
+    create_topic(stack.bootstrap_servers, name, **{"cleanup.policy": "compact"})
+    topics = yaml.safe_load((project.dir / "topics.yaml").read_text())
+    topics["topics"].append({"role": "service-catalog", "name": name, "config": {"cleanup.policy": "compact"}})
+    (project.dir / "topics.yaml").write_text(yaml.safe_dump(topics))
+    (project.dir / "rules" / "alerts.yaml").unlink()  # no alerting here: its topics are not this test's
+    (project.dir / "services.yaml").write_text(yaml.safe_dump({"services": {"checkout": {"owner_team": "shop"}}}))
+    applied = CliRunner().invoke(cli, ["apply", "--yes", "--project-dir", str(project.dir)])
+    assert applied.exit_code == 0, applied.output
+    yield "shop"
+    admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
+    admin.delete_topics([name])[name].result(timeout=30)
+
+
+@pytest.fixture
+def workers(project: Project, catalog: str, tmp_path: Path) -> Iterator[Workers]:
     group = Workers(project, tmp_path)
     yield group
     group.stop_all()
@@ -112,7 +134,7 @@ def produce_steadily(settings: Settings, topic: str, ids: list[str], failures: l
 
 
 def test_should_lose_nothing_when_workers_start_die_and_rebalance_under_traffic(
-    stack: Stack, settings: Settings, project: Project, workers: Workers
+    stack: Stack, settings: Settings, project: Project, catalog: str, workers: Workers
 ) -> None:
     ids = [str(uuid.uuid4()) for _ in range(EVENTS)]
     failures: list[str] = []
@@ -144,6 +166,7 @@ def test_should_lose_nothing_when_workers_start_die_and_rebalance_under_traffic(
           f"offsets processed again: {summarize(sorted(again))}")
     missing = set(ids) - set(processed)
     assert not missing, f"{len(missing)} of {EVENTS} events never processed"
+    assert {event["owner_team"] for event in events} == {catalog}
     assert read_exactly(stack.bootstrap_servers, project.topics["deadletter"], 0, 3) == []
 
 
