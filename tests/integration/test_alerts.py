@@ -5,6 +5,11 @@ own app id, ProcessedLogEvents produced straight to the copy's processed topic.
 - A storm fires once and resolves after it: a webhook, a Slack-compatible webhook and an SMTP
   server (local receivers started here) get both notifications, a failing channel's go to the
   dead-letter topic, and the alert row lands in PostgreSQL with its fired and resolved times.
+- One worker, one deterministic stream (event times an hour ahead: only the stream's order moves the
+  windows): a ratio rule and a baseline spike fire, and a count rule fires for a control service on
+  errors arriving after the window's end but within its grace; the count rule does not fire for a
+  service below its threshold, one whose errors are spread across two windows, or one whose missing
+  errors arrive after the window's end plus grace (counted, but the decision stands).
 - A worker killed (SIGKILL) mid-window and restarted on an empty disk recovers the window's counts
   from the changelog: a rule fires that needs counts from before and after the kill.
 - A worker killed while a notification is still being retried: the next worker sends it."""
@@ -69,6 +74,24 @@ channels:
 rules:
   - name: checkout-notify
     scope: {{service: checkout}}
+    condition: {{count: {{level: ERROR, window: 10s, grace: 2s, above: 5}}}}
+    channels: [hook]
+"""
+
+CONDITION_RULES = """
+channels:
+  hook: {{type: webhook, url: "{hook}"}}
+rules:
+  - name: error-ratio
+    scope: {{service: ratio-a}}
+    condition: {{ratio: {{level: ERROR, window: 10s, grace: 2s, above: 0.3, min_events: 20}}}}
+    channels: [hook]
+  - name: error-spike
+    scope: {{service: baseline-b}}
+    condition: {{baseline: {{level: ERROR, window: 10s, grace: 2s, factor: 3, windows: 3, min_count: 10}}}}
+    channels: [hook]
+  - name: error-count
+    scope: {{service: "count-*"}}
     condition: {{count: {{level: ERROR, window: 10s, grace: 2s, above: 5}}}}
     channels: [hook]
 """
@@ -311,6 +334,79 @@ def test_a_storm_fires_once_notifies_every_channel_resolves_and_lands_in_postgre
         finally:
             with psycopg.connect(settings.postgres_conninfo, autocommit=True) as conn:
                 conn.execute(f'drop table if exists "{table}"')
+
+
+def test_ratio_and_baseline_rules_fire_while_counts_below_spread_or_late_beyond_grace_do_not(
+    project: Project, settings: Settings, app_id: str, tmp_path: Path
+) -> None:
+    # Arrange: one rule of each kind (10 s windows, 2 s grace), all to a local webhook.
+    http = HttpReceiver()
+    topics = prepare(project, CONDITION_RULES.format(hook=http.url("/hook")))
+    processed = topics["processed"]
+    # Event times an hour ahead, aligned to a minute: only events move the partitions' clocks (the
+    # wall clock never closes a window), so what is decided depends on the order of the stream alone.
+    start = datetime.fromtimestamp((int(time.time()) // 60 + 60) * 60, timezone.utc)
+
+    def at(seconds: float) -> datetime:
+        return start + timedelta(seconds=seconds)
+
+    def events(service: str, level: str, *seconds: float) -> list[dict[str, Any]]:
+        return [processed_event(service, level, at(s)) for s in seconds]
+
+    # The decided window is [30 s, 40 s): it closes (end + grace) once a partition's clock reaches 42 s.
+    on_time = (
+        # baseline-b: 2 errors in each of the 3 windows before it (a mean of 2), then 12 (> 3 x 2, >= 10).
+        events("baseline-b", "ERROR", 1, 2, 11, 12, 21, 22) + events("baseline-b", "INFO", 3, 13, 23)
+        + events("baseline-b", "ERROR", *(30 + 0.5 * n for n in range(12)))
+        # ratio-a: 8 errors of 20 events (0.4 > 0.3, min_events 20 met).
+        + events("ratio-a", "ERROR", *(31 + n for n in range(8)))
+        + events("ratio-a", "INFO", *(30 + 0.5 * n for n in range(12)))
+        # count-c: 5 errors, not above 5.
+        + events("count-c", "ERROR", 31, 32, 33, 34, 35)
+        # count-d: 8 errors within 8 s, but 4 in each of two windows.
+        + events("count-d", "ERROR", 26, 27, 28, 29, 30, 31, 32, 33)
+        # count-e: 3 errors in time (4 more come beyond the grace, below).
+        + events("count-e", "ERROR", 31, 32, 33)
+        # count-f, the control: 4 errors in time (2 more come within the grace, below).
+        + events("count-f", "ERROR", 31, 32, 33, 34)
+    )
+    on_time.sort(key=lambda e: e["timestamp"])
+    # count-f's clock passes the window's end (41 s), then 2 errors of the window arrive: within the grace.
+    within_grace = events("count-f", "INFO", 41) + events("count-f", "ERROR", 38, 39)
+    # Every service's clock reaches 43 s: the window is decided everywhere, the next one nowhere.
+    services = ("ratio-a", "baseline-b", "count-c", "count-d", "count-e", "count-f")
+    closers = [e for service in services for e in events(service, "INFO", 43)]
+    # Then 4 errors of count-e's decided window (3 + 4 > 5): counted, but the decision stands.
+    beyond_grace = events("count-e", "ERROR", 35, 36, 37, 38)
+
+    with serving(http):
+        worker = Worker(project, app_id, tmp_path / "home", tmp_path / "worker.log", {})
+        try:
+            worker.wait_ready()
+            # One producer, in this order: a service's events stay in its partition, in order.
+            produce(settings, project, processed, on_time + within_grace + closers + beyond_grace)
+            # Committed offsets follow the flush of what the events produced: every alert is written.
+            eventually(lambda: committed_to_end(settings, app_id, processed), 90, 1,
+                       f"the worker processed every event; log:\n{worker.tail()}")
+            alerts = read_all(settings, topics["alerts"])
+
+            # Verify: exactly three alerts, each fired on the window [30 s, 40 s); none for count-c, -d, -e.
+            fired = sorted((a["rule"], a["service"], a["state"], a["observed"], a["threshold"]) for a in alerts)
+            assert fired == [
+                ("error-count", "count-f", "fired", 6.0, 5.0),
+                ("error-ratio", "ratio-a", "fired", 0.4, 0.3),
+                ("error-spike", "baseline-b", "fired", 12.0, 6.0),
+            ], worker.tail()
+            hooks = eventually(lambda: len(http.received("/hook")) >= 3 and http.received("/hook"), 30, 0.5,
+                               f"the webhook got the three alerts; log:\n{worker.tail()}")
+            assert worker.proc.poll() is None, worker.tail()
+        finally:
+            worker.stop()
+
+    assert {(a["window_start"], a["window_end"]) for a in alerts} == {(at(30), at(40))}
+    assert sorted((h["rule"], h["service"], h["state"]) for h in hooks) == [f[:3] for f in fired]
+    errors = {e["event_id"] for e in on_time + within_grace if e["level"] == "ERROR"}
+    assert all(a["sample_event_ids"] and set(a["sample_event_ids"]) <= errors for a in alerts)
 
 
 def test_a_worker_killed_mid_window_recovers_its_counts_from_the_changelog(
