@@ -1,5 +1,7 @@
 package dev.loglane.connect.common;
 
+import org.apache.kafka.connect.errors.ConnectException;
+
 /**
  * Exponential backoff: attempt {@code n} (0-based retry number) waits {@code min(max, initial * 2^n)} ms.
  */
@@ -11,6 +13,22 @@ public final class Backoff {
         void sleep(long millis) throws InterruptedException;
 
         Sleeper THREAD = Thread::sleep;
+
+        /**
+         * Waits before a retry; an interrupt (the task is being stopped) ends the retrying as a
+         * ConnectException naming {@code what}, with the thread's interrupt flag kept.
+         */
+        default void pause(long millis, String what) {
+            if (millis <= 0) {
+                return;
+            }
+            try {
+                sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ConnectException("Interrupted while waiting to retry " + what, e);
+            }
+        }
     }
 
     private final long initialMs;

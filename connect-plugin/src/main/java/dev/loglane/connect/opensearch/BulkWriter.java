@@ -86,7 +86,7 @@ public final class BulkWriter {
                 long delay = backoff.delayMs(attempt - 1);
                 log.warn("Retrying {} document(s) in {} ms (retry {}/{}): {}",
                         pending.size(), delay, attempt, maxRetries, lastFailure);
-                sleep(delay);
+                sleeper.pause(delay, "a bulk request");
             }
             URI url = currentUrl();
             HttpTransport.Response resp;
@@ -167,17 +167,6 @@ public final class BulkWriter {
         urlIndex = (urlIndex + 1) % baseUrls.size();
     }
 
-    private void sleep(long ms) {
-        if (ms <= 0) {
-            return;
-        }
-        try {
-            sleeper.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ConnectException("Interrupted while waiting to retry a bulk request", e);
-        }
-    }
 
     private static String snippet(HttpTransport.Response resp) {
         String s = RecordFields.truncate(resp.bodyText().replace('\n', ' '), MAX_BODY_IN_MESSAGE);

@@ -83,7 +83,7 @@ public final class S3Uploader {
                 long delay = backoff.delayMs(attempt - 1);
                 log.warn("Retrying upload of s3://{}/{} in {} ms (retry {}/{}): {}",
                         bucket, key, delay, attempt, maxRetries, lastFailure);
-                sleep(delay);
+                sleeper.pause(delay, "an upload");
             }
             Instant now = clock.instant();
             Map<String, String> headers = new LinkedHashMap<>();
@@ -125,15 +125,4 @@ public final class S3Uploader {
         return s.isEmpty() ? "(empty body)" : s;
     }
 
-    private void sleep(long ms) {
-        if (ms <= 0) {
-            return;
-        }
-        try {
-            sleeper.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ConnectException("Interrupted while waiting to retry an upload", e);
-        }
-    }
 }
